@@ -1,0 +1,322 @@
+"""SoftmaxClassifier and LogisticRegressionGD: the networks with no hidden layer."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseBackprop
+
+_SHARED_PARAMETERS = """
+    alpha : float, default=1e-4
+        Strength of the L2 penalty :math:`\\frac{\\alpha}{2}\\lVert W\\rVert_F^2`
+        added to the weighted mean cross-entropy (the intercept is not
+        penalised). ``alpha = 1 / (C * n_samples)`` gives the objective of
+        ``LogisticRegression(C=C)``.
+    fit_intercept : bool, default=True
+        Whether to learn an intercept per output unit.
+    solver : {'gd', 'sgd', 'adam', 'lbfgs'}, default=@SOLVER@
+        ``'gd'``: full-batch gradient descent :math:`W := W - \\alpha_t \\nabla W`;
+        ``'sgd'``: mini-batch SGD with momentum; ``'adam'``: Adam;
+        ``'lbfgs'``: scipy's L-BFGS-B on the same loss and gradient.
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Step-size schedule of ``'gd'`` and ``'sgd'``, as in ``MLPClassifier``.
+    learning_rate_init : float or 'auto', default='auto'
+        Initial step size. ``'auto'`` derives it from the data: ``1 / L`` with
+        ``L`` a Lipschitz bound of the gradient (``'gd'``), the same for a
+        mini-batch (``'sgd'``), 0.001 for ``'adam'``.
+    power_t : float, default=0.5
+        Exponent of the ``'invscaling'`` schedule.
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size of ``'sgd'`` and ``'adam'``; ``'auto'`` is
+        ``min(200, n_samples)``.
+    max_iter : int, default=1000
+        Epochs (stochastic solvers) or iterations (``'lbfgs'``) at most.
+    tol : float, default=1e-4
+        Improvement of the loss (or validation score) below which an epoch
+        counts as no improvement; gradient tolerance for ``'lbfgs'``.
+    n_iter_no_change : int, default=10
+        Epochs without improvement after which training stops.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified) and stop when
+        the validation accuracy stops improving; the best parameters are
+        restored. Not used by ``'lbfgs'`` or ``partial_fit``.
+    validation_fraction : float, default=0.1
+        Share of the data held out for early stopping.
+    momentum : float, default=0.9
+        Momentum of ``'sgd'``.
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with ``'sgd'``.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of Adam's moment estimates.
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+    shuffle : bool, default=True
+        Shuffle the samples every epoch (stochastic solvers).
+    class_weight : dict, 'balanced' or None, default=None
+        Weights per class, multiplied into ``sample_weight``.
+    warm_start : bool, default=False
+        Continue from the current parameters on the next ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds shuffling and the validation split.
+    verbose : int, default=0
+        Print one line per epoch/iteration with its loss.
+"""
+
+_SHARED_ATTRIBUTES = """
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    intercept_ : ndarray of shape (@ROWS@,)
+        Intercepts (zeros when ``fit_intercept=False``).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, for DataFrame input with string
+        column names.
+    n_iter_ : int
+        Epochs (or L-BFGS iterations) run by the last call.
+    loss_ : float
+        Final training objective.
+    loss_curve_ : list of float
+        Objective after every epoch / L-BFGS iteration.
+    best_loss_ : float or None
+        Lowest training loss seen (None with early stopping).
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch with early stopping, else None.
+    best_validation_score_ : float or None
+        Best validation accuracy with early stopping, else None.
+    t_ : int
+        Training samples seen by a stochastic solver.
+"""
+
+
+class _LinearBackprop(BaseBackprop):
+    """A network with no hidden layer: ``coef_`` and ``intercept_``."""
+
+    _parameter_constraints = {
+        **BaseBackprop._parameter_constraints,
+        "fit_intercept": ["boolean"],
+        "learning_rate_init": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
+    }
+    _parameter_names = ("coef_", "intercept_")
+    # LogisticRegression's tight function tolerance: reach the optimum.
+    _lbfgs_ftol = 64 * np.finfo(float).eps
+
+    def __init__(
+        self,
+        *,
+        alpha=1e-4,
+        fit_intercept=True,
+        solver="lbfgs",
+        learning_rate="constant",
+        learning_rate_init="auto",
+        power_t=0.5,
+        batch_size="auto",
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        shuffle=True,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.shuffle = shuffle
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _fit_intercept(self):
+        return self.fit_intercept
+
+    def _init_theta(self, layout, rng, dtype):
+        # the objective is convex: start from zero (no random draw)
+        return np.zeros(layout.size, dtype=dtype)
+
+    def _get_layers(self):
+        return [self.coef_.T], [self.intercept_]
+
+    def _set_layers(self, coefs, intercepts):
+        self.coef_ = np.ascontiguousarray(coefs[0].T)
+        self.intercept_ = intercepts[0]
+
+    def decision_function(self, X):
+        """Confidence scores.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Binary problems: one score per sample, positive for ``classes_[1]``.
+            Otherwise one score per class.
+        """
+        S = self._scores(X)
+        if S.shape[1] == 1:
+            return S[:, 0]
+        if S.shape[1] == 2:
+            return S[:, 1] - S[:, 0]
+        return S
+
+
+class SoftmaxClassifier(_LinearBackprop):
+    r"""Multinomial logistic (softmax) regression trained by backpropagation.
+
+    Scores :math:`S = XW^\top + b`, probabilities :math:`P = \mathrm{softmax}(S)`,
+    objective the weighted mean cross-entropy plus
+    :math:`\frac{\alpha}{2}\lVert W\rVert_F^2`, gradient
+    :math:`\partial L/\partial W = (w \odot (P - Y))^\top X`. One row of
+    ``coef_`` per class, also for binary problems (the two rows settle at
+    :math:`\pm w/2`).
+
+    Parameters
+    ----------
+{parameters}
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_classes, n_features)
+        Weights, one row per class.
+{attributes}
+    See Also
+    --------
+    LogisticRegressionGD : Sigmoid units (binary, or one-vs-rest).
+    MLPBackprop : Hidden layers on the same core.
+    sklearn.linear_model.LogisticRegression : Same optimum with
+        ``alpha = 1 / (C * n_samples)`` (multiclass; ``C=2*C`` for binary).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skbackprop import SoftmaxClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SoftmaxClassifier(alpha=1e-3).fit(X, y)
+    >>> clf.coef_.shape
+    (3, 4)
+    >>> float(clf.score(X, y)) > 0.95
+    True
+    """
+
+    _curvature = 0.5  # the softmax Hessian w.r.t. the scores is <= 1/2
+
+    def _output(self, n_classes):
+        return "softmax", n_classes
+
+
+class LogisticRegressionGD(_LinearBackprop):
+    r"""Logistic regression trained by gradient descent on :math:`p - y`.
+
+    Binary problems: one sigmoid unit, :math:`p = \sigma(Xw + b)`, the
+    two-class softmax with the negative-class score fixed at 0. Multiclass
+    problems: one-vs-rest, :math:`k` sigmoid units trained together in one
+    vectorised pass; the objective is the sum of the units' binary objectives.
+
+    Parameters
+    ----------
+{parameters}
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights: one row for binary problems, one per class otherwise.
+{attributes}
+    See Also
+    --------
+    SoftmaxClassifier : The multinomial model; with twice this ``alpha`` it
+        reaches the same probabilities on binary data.
+    sklearn.linear_model.LogisticRegression : Same optimum on binary data with
+        ``C = 1 / (alpha * n_samples)``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skbackprop import LogisticRegressionGD
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(), LogisticRegressionGD()).fit(X, y)
+    >>> float(clf.score(X, y)) > 0.95
+    True
+    """
+
+    _curvature = 0.25  # sigma'(z) <= 1/4
+
+    def __init__(
+        self,
+        *,
+        alpha=1e-4,
+        fit_intercept=True,
+        solver="gd",
+        learning_rate="constant",
+        learning_rate_init="auto",
+        power_t=0.5,
+        batch_size="auto",
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        shuffle=True,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            alpha=alpha, fit_intercept=fit_intercept, solver=solver,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
+            power_t=power_t, batch_size=batch_size, max_iter=max_iter, tol=tol,
+            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, shuffle=shuffle, class_weight=class_weight,
+            warm_start=warm_start, random_state=random_state, verbose=verbose,
+        )
+
+    def _output(self, n_classes):
+        return "logistic", 1 if n_classes == 2 else n_classes
+
+
+
+
+def _fill_docstring(cls, solver, rows):
+    cls.__doc__ = cls.__doc__.replace(
+        "{parameters}", _SHARED_PARAMETERS.strip("\n").replace("@SOLVER@", solver)
+    ).replace("{attributes}", _SHARED_ATTRIBUTES.strip("\n").replace("@ROWS@", rows))
+
+
+_fill_docstring(SoftmaxClassifier, "'lbfgs'", "n_classes")
+_fill_docstring(LogisticRegressionGD, "'gd'", "1,) or (n_classes")

@@ -1,0 +1,263 @@
+"""MLPBackprop: a drop-in for scikit-learn's MLPClassifier on the shared core."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+
+from ._base import BaseBackprop, _not_lbfgs
+from ._network import ACTIVATIONS
+
+
+class MLPBackprop(BaseBackprop):
+    r"""Multi-layer perceptron classifier trained by plain backpropagation.
+
+    A drop-in for :class:`sklearn.neural_network.MLPClassifier`: the same
+    constructor (names, order, defaults), parameters and fitted attributes,
+    plus ``class_weight`` and the full-batch solver ``'gd'``. Forward pass
+    :math:`A_l = f(A_{l-1}W_l + b_l)`, output softmax (:math:`\ge 3` classes)
+    or one logistic unit (binary), output gradient :math:`P - Y`, backprop
+    :math:`\partial L/\partial Z_{l-1} = (\partial L/\partial Z_l\, W_l^\top)
+    \odot f'(Z_{l-1})` and the update :math:`W := W - \eta\, \partial L/\partial W`
+    (or the chosen solver's update on the same gradient).
+
+    The objective is the weighted mean cross-entropy plus
+    :math:`\frac{\alpha}{2 \sum_i w_i}\sum_l \lVert W_l\rVert_F^2`, as in
+    MLPClassifier.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        Units of each hidden layer; ``()`` gives a linear model.
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Hidden-layer activation.
+    solver : {'lbfgs', 'sgd', 'adam', 'gd'}, default='adam'
+        ``'gd'`` is full-batch gradient descent (pick a larger
+        ``learning_rate_init`` than Adam's 0.001, e.g. 0.1 on standardised
+        data).
+    alpha : float, default=1e-4
+        L2 penalty strength.
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size of ``'sgd'`` and ``'adam'``: ``min(200, n_samples)``.
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Step-size schedule of ``'sgd'`` and ``'gd'``.
+    learning_rate_init : float, default=0.001
+        Initial step size (not used by ``'lbfgs'``).
+    power_t : float, default=0.5
+        Exponent of the ``'invscaling'`` schedule.
+    max_iter : int, default=200
+        Epochs (stochastic solvers) or iterations (``'lbfgs'``) at most.
+    shuffle : bool, default=True
+        Shuffle the samples every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights (drawn as MLPClassifier draws them),
+        shuffling and the validation split.
+    tol : float, default=1e-4
+        Minimum improvement of the loss (or validation score) per epoch.
+    verbose : bool, default=False
+        Print the loss of every epoch/iteration.
+    warm_start : bool, default=False
+        Continue from the current weights on the next ``fit``.
+    momentum : float, default=0.9
+        Momentum of ``'sgd'``.
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with ``'sgd'``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified) and stop when
+        the validation accuracy stops improving; the best weights are
+        restored. Used by ``fit`` with ``'sgd'``, ``'adam'`` and ``'gd'``;
+        ``partial_fit`` trains on all the data it is given and ignores it
+        (MLPClassifier raises instead).
+    validation_fraction : float, default=0.1
+        Share of the data held out for early stopping.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of Adam's moment estimates.
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+    n_iter_no_change : int, default=10
+        Epochs without improvement after which training stops.
+    max_fun : int, default=15000
+        Loss evaluations at most (``'lbfgs'``).
+    class_weight : dict, 'balanced' or None, default=None
+        Weights per class, multiplied into ``sample_weight``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coefs_ : list of ndarray
+        ``coefs_[i]`` has shape (fan_in, fan_out), as in MLPClassifier.
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` has shape (fan_out,).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, for DataFrame input with string column names.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        Output units: 1 for binary problems, else the number of classes.
+    out_activation_ : str
+        ``'logistic'`` or ``'softmax'``.
+    loss_ : float
+        Final training loss.
+    best_loss_ : float or None
+        Lowest training loss (None with early stopping).
+    loss_curve_ : list of float
+        Loss after every epoch / L-BFGS iteration.
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch with early stopping, else None.
+    best_validation_score_ : float or None
+        Best validation accuracy with early stopping, else None.
+    t_ : int
+        Training samples seen by a stochastic solver.
+    n_iter_ : int
+        Epochs (or L-BFGS iterations) run by the last call.
+
+    See Also
+    --------
+    sklearn.neural_network.MLPClassifier : The estimator this one replaces.
+    SoftmaxClassifier : The network without hidden layers.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skbackprop import MLPBackprop
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = MLPBackprop(hidden_layer_sizes=(32,), max_iter=50, random_state=0)
+    >>> clf = clf.fit(X / 16, y)
+    >>> [c.shape for c in clf.coefs_]
+    [(64, 32), (32, 10)]
+    >>> float(clf.score(X / 16, y)) > 0.95
+    True
+    """
+
+    _parameter_constraints = {
+        **BaseBackprop._parameter_constraints,
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    }
+    _alpha_per_weight_sum = True
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        class_weight=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.class_weight = class_weight
+
+    @property
+    def _max_fun(self):
+        return self.max_fun
+
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if np.iterable(sizes) else [sizes]
+        if any(int(s) <= 0 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be > 0, got {self.hidden_layer_sizes}."
+            )
+        return [int(s) for s in sizes]
+
+    def _activation(self):
+        return self.activation
+
+    def _output(self, n_classes):
+        return ("softmax", n_classes) if n_classes > 2 else ("logistic", 1)
+
+    def _init_theta(self, layout, rng, dtype):
+        # Glorot-uniform, drawn in MLPClassifier's order (each layer's weights,
+        # then its biases), so a seed gives the same start in both.
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        theta = np.empty(layout.size, dtype=dtype)
+        for W, b in layout.views(theta):
+            fan_in, fan_out = W.shape
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            W[...] = rng.uniform(-bound, bound, (fan_in, fan_out))
+            b[...] = rng.uniform(-bound, bound, fan_out)
+        return theta
+
+    def _get_layers(self):
+        return self.coefs_, self.intercepts_
+
+    def _set_layers(self, coefs, intercepts):
+        self.coefs_ = coefs
+        self.intercepts_ = intercepts
+        self.n_layers_ = len(coefs) + 1
+        self.n_outputs_ = coefs[-1].shape[1]
+        self.out_activation_ = self._output_unit()
+
+    @available_if(_not_lbfgs)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with a single epoch over the given data.
+
+        Not available for ``solver='lbfgs'``. ``early_stopping`` does not
+        apply: every sample given is trained on.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever appear; required on the first call.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)

@@ -1,0 +1,269 @@
+r"""Forward pass, loss and backward pass of a stack of affine layers.
+
+The three estimators share this module: a linear model is the network with no
+hidden layer. Layers are ``(W, b)`` pairs with ``W`` of shape
+``(fan_in, fan_out)``; ``b`` may be None (no intercept).
+
+Forward: :math:`Z_l = A_{l-1} W_l + b_l`, :math:`A_l = f(Z_l)` for hidden
+layers, and the last :math:`Z` are the class scores :math:`S`.
+
+Backward, starting from :math:`\partial L / \partial S` (which is
+:math:`w \odot (P - Y)` for both output units, see
+:mod:`skbackprop.gradients`):
+
+.. math::
+
+    \frac{\partial L}{\partial W_l} = A_{l-1}^\top \frac{\partial L}{\partial Z_l},
+    \quad
+    \frac{\partial L}{\partial b_l} = \sum_i \Big(\frac{\partial L}{\partial Z_l}\Big)_i,
+    \quad
+    \frac{\partial L}{\partial Z_{l-1}} =
+        \Big(\frac{\partial L}{\partial Z_l} W_l^\top\Big) \odot f'(Z_{l-1}).
+"""
+
+import numpy as np
+from scipy import sparse
+from scipy.special import expit
+
+from .gradients import binary_cross_entropy, log_softmax, softmax, softmax_cross_entropy
+
+# Activations with their derivatives side by side. Both work in place; the
+# derivative is written in terms of the activation's output A = f(Z), which is
+# what the forward pass keeps.
+
+
+def _identity(Z):
+    pass
+
+
+def _identity_derivative(A, dA):
+    pass
+
+
+def _logistic(Z):
+    expit(Z, out=Z)
+
+
+def _logistic_derivative(A, dA):
+    # f'(z) = f(z) (1 - f(z))
+    dA *= A
+    dA *= 1 - A
+
+
+def _tanh(Z):
+    np.tanh(Z, out=Z)
+
+
+def _tanh_derivative(A, dA):
+    # f'(z) = 1 - f(z)^2
+    dA *= 1 - A**2
+
+
+def _relu(Z):
+    np.maximum(Z, 0, out=Z)
+
+
+def _relu_derivative(A, dA):
+    # f'(z) = 1 where z > 0, i.e. where A > 0
+    dA[A <= 0] = 0
+
+
+ACTIVATIONS = {
+    "identity": (_identity, _identity_derivative),
+    "logistic": (_logistic, _logistic_derivative),
+    "tanh": (_tanh, _tanh_derivative),
+    "relu": (_relu, _relu_derivative),
+}
+
+# Output unit -> its loss (returning the gradient w.r.t. the scores). Both are
+# canonical pairs, so dL/dS = w * (P - Y) in each case.
+OUTPUT_LOSSES = {
+    "softmax": softmax_cross_entropy,
+    "logistic": binary_cross_entropy,
+}
+
+
+def _buffer(buffers, key, shape, dtype):
+    """A reusable array from ``buffers`` (a dict), or a new one if None."""
+    if buffers is None:
+        return np.empty(shape, dtype=dtype)
+    key = (key, shape)
+    out = buffers.get(key)
+    if out is None or out.dtype != dtype:
+        out = buffers[key] = np.empty(shape, dtype=dtype)
+    return out
+
+
+def _matmul(A, B, out):
+    """``out[...] = A @ B`` for dense or sparse ``A``."""
+    if sparse.issparse(A):
+        out[...] = A @ B
+    else:
+        np.matmul(A, B, out=out)
+    return out
+
+
+def forward(layers, X, activation, buffers=None):
+    """Forward pass.
+
+    Parameters
+    ----------
+    layers : list of (W, b)
+        ``W`` of shape (fan_in, fan_out); ``b`` of shape (fan_out,) or None.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    activation : str
+        Hidden activation, a key of ``ACTIVATIONS``.
+    buffers : dict, default=None
+        Arrays to reuse between calls (training); None allocates.
+
+    Returns
+    -------
+    activations : list of ndarray
+        ``[X, A_1, ..., A_{L-1}, S]``; the last entry holds the class scores
+        of shape (n_samples, n_outputs).
+    """
+    f = ACTIVATIONS[activation][0]
+    n_samples = X.shape[0]
+    activations = [X]
+    last = len(layers) - 1
+    for l, (W, b) in enumerate(layers):
+        Z = _buffer(buffers, ("Z", l), (n_samples, W.shape[1]), W.dtype)
+        _matmul(activations[-1], W, out=Z)
+        if b is not None:
+            Z += b
+        if l < last:
+            f(Z)
+        activations.append(Z)
+    return activations
+
+
+def backward(layers, grads, activations, dS, activation, buffers=None):
+    """Backward pass: fill ``grads`` with the gradient of the data term.
+
+    Parameters
+    ----------
+    layers : list of (W, b)
+    grads : list of (dW, db)
+        Arrays of the shapes of ``layers``, written in place.
+    activations : list of ndarray
+        As returned by :func:`forward`.
+    dS : ndarray of shape (n_samples, n_outputs)
+        Gradient of the loss with respect to the scores.
+    activation : str
+    buffers : dict, default=None
+    """
+    derivative = ACTIVATIONS[activation][1]
+    dZ = dS
+    for l in range(len(layers) - 1, -1, -1):
+        W = layers[l][0]
+        dW, db = grads[l]
+        A_prev = activations[l]
+        _matmul(A_prev.T, dZ, out=dW)
+        if db is not None:
+            np.sum(dZ, axis=0, out=db)
+        if l > 0:
+            dA = _buffer(buffers, ("dA", l - 1), A_prev.shape, dZ.dtype)
+            np.matmul(dZ, W.T, out=dA)
+            derivative(A_prev, dA)
+            dZ = dA
+
+
+def predict_scores(layers, X, activation):
+    """Class scores ``S`` of shape (n_samples, n_outputs) (a fresh array)."""
+    return forward(layers, X, activation)[-1]
+
+
+def probabilities(S, output):
+    """Class probabilities (n_samples, n_classes) from scores ``S``.
+
+    ``softmax``: row-wise softmax. ``logistic`` with one unit: the two columns
+    ``(1 - p, p)``. ``logistic`` with several (one-vs-rest) units: the sigmoids
+    normalised to sum to one, computed in log space as
+    ``softmax(log sigmoid(S))`` so that it stays finite when all are tiny.
+    """
+    if output == "softmax":
+        return softmax(S)
+    if S.shape[1] == 1:
+        p = expit(S)
+        return np.hstack([1 - p, p])
+    return softmax(-np.logaddexp(0, -S))
+
+
+def log_probabilities(S, output):
+    """Logarithm of :func:`probabilities`, computed without taking log(0)."""
+    if output == "softmax":
+        return log_softmax(S)
+    if S.shape[1] == 1:
+        return -np.logaddexp(0, np.hstack([S, -S]))
+    return log_softmax(-np.logaddexp(0, -S))
+
+
+class Objective:
+    r"""The full training objective of a network, on a flat parameter vector.
+
+    .. math::
+
+        J(\theta) = \sum_i w_i\, \ell(y_i, S_i) + \frac{\lambda}{2}
+                    \sum_l \lVert W_l \rVert_F^2
+
+    with weights :math:`w` normalised to sum to one. The penalty strength is
+    :math:`\lambda = \alpha` (linear models) or :math:`\lambda = \alpha /
+    \sum_i w_i` over the raw weights of the batch (``MLPClassifier``'s
+    convention), chosen by ``alpha_per_weight_sum``. Biases are not penalised.
+
+    Parameters
+    ----------
+    layout : Layout
+    activation : str
+    output : {'softmax', 'logistic'}
+    alpha : float
+    alpha_per_weight_sum : bool
+    """
+
+    def __init__(self, layout, activation, output, alpha, alpha_per_weight_sum):
+        self.layout = layout
+        self.activation = activation
+        self.output = output
+        self.alpha = float(alpha)
+        self.alpha_per_weight_sum = alpha_per_weight_sum
+        self.buffers = {}
+
+    def penalty_strength(self, n_samples, sample_weight):
+        """The :math:`\\lambda` of a batch."""
+        if not self.alpha_per_weight_sum:
+            return self.alpha
+        weight_sum = n_samples if sample_weight is None else sample_weight.sum()
+        return self.alpha / weight_sum
+
+    def __call__(self, theta, X, T, sample_weight, grad):
+        """Loss at ``theta``; its gradient is written into ``grad``.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        T : ndarray of shape (n_samples, n_outputs)
+            Targets: one-hot (softmax) or 0/1 per unit (logistic).
+        sample_weight : ndarray of shape (n_samples,) or None
+        grad : ndarray of shape (n_params,)
+
+        Returns
+        -------
+        loss : float
+        """
+        layers = self.layout.views(theta)
+        # forward
+        activations = forward(layers, X, self.activation, self.buffers)
+        # loss, and its gradient w.r.t. the scores: w * (P - Y)
+        loss, dS = OUTPUT_LOSSES[self.output](activations[-1], T, sample_weight)
+        # backward
+        grads = self.layout.views(grad)
+        backward(layers, grads, activations, dS, self.activation, self.buffers)
+        # L2 penalty on the weights (not the biases)
+        lam = self.penalty_strength(X.shape[0], sample_weight)
+        if lam:
+            for (W, _), (dW, _) in zip(layers, grads):
+                flat = W.ravel()
+                loss += 0.5 * lam * float(flat @ flat)
+                dW += lam * W
+        return loss

@@ -1,0 +1,99 @@
+"""All weights of a network in one flat vector, with per-layer views.
+
+L-BFGS, gradient checking and the stochastic solvers all work on the same flat
+vector ``theta``; the forward and backward passes read and write the per-layer
+views ``W`` (``(fan_in, fan_out)``, as ``MLPClassifier.coefs_``) and ``b``
+(``(fan_out,)``) without copying.
+"""
+
+import numpy as np
+
+
+class Layout:
+    """Shapes of the layers of a network and their place in a flat vector.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        Units per layer, inputs first and outputs last: ``[n_features, *hidden,
+        n_outputs]``.
+    fit_intercept : bool, default=True
+        Whether every layer has a bias vector.
+    """
+
+    def __init__(self, layer_units, fit_intercept=True):
+        self.layer_units = [int(u) for u in layer_units]
+        self.fit_intercept = bool(fit_intercept)
+        self._slices = []
+        start = 0
+        for fan_in, fan_out in zip(self.layer_units[:-1], self.layer_units[1:]):
+            w_slice = slice(start, start + fan_in * fan_out)
+            start = w_slice.stop
+            b_slice = None
+            if self.fit_intercept:
+                b_slice = slice(start, start + fan_out)
+                start = b_slice.stop
+            self._slices.append(((fan_in, fan_out), w_slice, b_slice))
+        self.size = start
+
+    @property
+    def n_layers(self):
+        """Number of affine layers (hidden layers + output layer)."""
+        return len(self._slices)
+
+    def views(self, theta):
+        """Per-layer ``(W, b)`` views into ``theta``; ``b`` is None without intercept.
+
+        Writing into a view writes into ``theta`` (and back).
+        """
+        layers = []
+        for shape, w_slice, b_slice in self._slices:
+            W = theta[w_slice].reshape(shape)
+            b = None if b_slice is None else theta[b_slice]
+            layers.append((W, b))
+        return layers
+
+    def named_slices(self, weight_name, bias_name):
+        """Parameter array name -> its slice of ``theta``.
+
+        ``weight_name`` and ``bias_name`` are formatted with the layer index,
+        e.g. ``'coefs_[{}]'``.
+        """
+        names = {}
+        for l, (_, w_slice, b_slice) in enumerate(self._slices):
+            names[weight_name.format(l)] = w_slice
+            if b_slice is not None:
+                names[bias_name.format(l)] = b_slice
+        return names
+
+    def pack(self, coefs, intercepts, dtype):
+        """A new flat vector from per-layer weights and biases.
+
+        Parameters
+        ----------
+        coefs : list of ndarray of shape (fan_in, fan_out)
+        intercepts : list of ndarray of shape (fan_out,) or None
+            Ignored when the layout has no intercept.
+        dtype : numpy dtype
+        """
+        theta = np.empty(self.size, dtype=dtype)
+        for (W, b), coef, intercept in zip(self.views(theta), coefs, intercepts):
+            if np.shape(coef) != W.shape:
+                raise ValueError(
+                    f"Stored weights of shape {np.shape(coef)} do not match the "
+                    f"expected {W.shape}; refit with warm_start=False."
+                )
+            W[...] = coef
+            if b is not None:
+                b[...] = intercept
+        return theta
+
+    def unpack(self, theta):
+        """Per-layer copies ``(coefs, intercepts)``; zero biases without intercept."""
+        coefs, intercepts = [], []
+        for W, b in self.views(theta):
+            coefs.append(W.copy())
+            intercepts.append(
+                np.zeros(W.shape[1], dtype=theta.dtype) if b is None else b.copy()
+            )
+        return coefs, intercepts

@@ -1,0 +1,294 @@
+"""The training loop: batches -> forward -> loss -> backward -> update -> stop?
+
+Two drivers share the stopping rules, the divergence guard and the record of
+progress: :func:`run_stochastic` for ``'gd'``, ``'sgd'`` and ``'adam'`` (an
+epoch is one pass over the data; ``'gd'`` takes the whole data as one batch)
+and :func:`run_lbfgs`, where scipy's L-BFGS-B drives the iterations.
+"""
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
+
+# A loss this many times larger than the first loss of a call (or than 1) is
+# taken as divergence: a stable step never multiplies the loss like this.
+_EXPLOSION_FACTOR = 1e8
+
+
+@dataclass
+class Record:
+    """What training has seen so far; kept between ``partial_fit`` calls.
+
+    Mirrors the attributes of ``MLPClassifier`` (``loss_curve_``, ``best_loss_``,
+    ``validation_scores_``, ``best_validation_score_``, ``n_iter_``, ``t_``).
+    """
+
+    tol: float = 1e-4
+    early_stopping: bool = False
+    loss_curve: list = field(default_factory=list)
+    best_loss: float = np.inf
+    validation_scores: list = field(default_factory=list)
+    best_validation_score: float = -np.inf
+    best_theta: np.ndarray = None
+    no_improvement_count: int = 0
+    n_iter: int = 0
+    t: int = 0
+
+    def end_epoch(self, loss, theta, validation_score):
+        """Log an epoch and update the no-improvement count (scikit-learn's rule)."""
+        self.loss_curve.append(loss)
+        self.n_iter += 1
+        if self.early_stopping:
+            self.validation_scores.append(validation_score)
+            if validation_score < self.best_validation_score + self.tol:
+                self.no_improvement_count += 1
+            else:
+                self.no_improvement_count = 0
+            if validation_score > self.best_validation_score:
+                self.best_validation_score = validation_score
+                self.best_theta = theta.copy()
+        else:
+            if loss > self.best_loss - self.tol:
+                self.no_improvement_count += 1
+            else:
+                self.no_improvement_count = 0
+            self.best_loss = min(self.best_loss, loss)
+
+
+def divergence_error(epoch, loss, learning_rate_init):
+    """The ValueError raised when training diverges."""
+    return ValueError(
+        f"Training diverged at iteration {epoch}: the loss became {loss:.3g}. "
+        f"The step size is too large for this data: lower learning_rate_init "
+        f"(currently {learning_rate_init!r}) or standardise the features."
+    )
+
+
+def _lbfgs_divergence_error(loss):
+    return ValueError(
+        f"L-BFGS reached a non-finite objective ({loss}); standardise the features "
+        "or increase alpha (learning_rate_init does not apply to solver='lbfgs')."
+    )
+
+
+def _check_loss(loss, reference, epoch, optimizer):
+    if not np.isfinite(loss) or loss > _EXPLOSION_FACTOR * max(reference, 1.0):
+        raise divergence_error(epoch, loss, optimizer.learning_rate_init)
+
+
+def _batches(n_samples, batch_size, order):
+    """Index objects of the batches of an epoch: slices, or index arrays."""
+    for start in range(0, n_samples, batch_size):
+        batch = slice(start, min(start + batch_size, n_samples))
+        yield batch if order is None else order[batch]
+
+
+def run_stochastic(
+    objective,
+    theta,
+    optimizer,
+    X,
+    T,
+    sample_weight,
+    *,
+    record,
+    batch_size,
+    shuffle,
+    rng,
+    max_iter,
+    n_iter_no_change,
+    incremental=False,
+    validation_score=None,
+    verbose=0,
+    on_epoch=None,
+):
+    """Train ``theta`` in place with a first-order optimizer.
+
+    Parameters
+    ----------
+    objective : Objective
+    theta : ndarray of shape (n_params,)
+        Updated in place.
+    optimizer : GradientDescent
+    X, T, sample_weight : training data, targets and raw weights (or None).
+    record : Record
+    batch_size : int
+    shuffle : bool
+        Shuffle the samples every epoch (not when one batch holds them all).
+    rng : numpy.random.RandomState
+    max_iter : int
+        Epochs at most; ``incremental`` runs exactly one.
+    n_iter_no_change : int
+    incremental : bool, default=False
+    validation_score : callable, default=None
+        ``theta -> score`` on held-out data, for early stopping.
+    verbose : int, default=0
+    on_epoch : callable, default=None
+        Called as ``on_epoch(theta, record)`` after each epoch; a true return
+        stops training.
+
+    Returns
+    -------
+    stopped : bool
+        Whether a stopping rule (not ``max_iter``) ended training.
+    """
+    n_samples = X.shape[0]
+    grad = np.empty_like(theta)
+    order = np.arange(n_samples) if shuffle and batch_size < n_samples else None
+    reference = None  # the first loss of this call, to detect explosion
+    last_good = theta.copy()
+
+    def epoch():
+        """One pass over the data; returns the mean of the batch losses."""
+        nonlocal reference
+        if order is not None:
+            rng.shuffle(order)
+        accumulated_loss = 0.0
+        for batch in _batches(n_samples, batch_size, order):
+            X_batch, w = X[batch], None if sample_weight is None else sample_weight[batch]
+            # forward, loss and backward
+            loss = objective(theta, X_batch, T[batch], w, grad)
+            reference = loss if reference is None else reference
+            _check_loss(loss, reference, record.n_iter + 1, optimizer)
+            accumulated_loss += loss * X_batch.shape[0]
+            # update
+            optimizer.step(theta, grad)
+        if not np.isfinite(theta).all():
+            _check_loss(np.inf, 0.0, record.n_iter + 1, optimizer)
+        return accumulated_loss / n_samples
+
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            for _ in range(1 if incremental else max_iter):
+                loss = epoch()
+                last_good[...] = theta
+                record.t += n_samples
+                score = None if validation_score is None else validation_score(theta)
+                record.end_epoch(loss, theta, score)
+                _report(verbose, record)
+                optimizer.iteration_ends(record.t)
+                if _should_stop(record, optimizer, n_iter_no_change, verbose, on_epoch, theta):
+                    return True
+    except KeyboardInterrupt:
+        theta[...] = last_good
+        warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)
+        return True
+    if not incremental:
+        warnings.warn(
+            f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and "
+            "the optimization hasn't converged yet.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return False
+
+
+def _should_stop(record, optimizer, n_iter_no_change, verbose, on_epoch, theta):
+    """The stopping rules checked after each epoch."""
+    if on_epoch is not None and on_epoch(theta, record):
+        return True
+    if record.no_improvement_count <= n_iter_no_change:
+        return False
+    what = "Validation score" if record.early_stopping else "Training loss"
+    msg = (
+        f"{what} did not improve more than tol={record.tol:f} for "
+        f"{n_iter_no_change} consecutive epochs."
+    )
+    if optimizer.trigger_stopping(msg, verbose):
+        return True
+    record.no_improvement_count = 0
+    return False
+
+
+def _report(verbose, record):
+    if verbose:
+        print(f"Iteration {record.n_iter}, loss = {record.loss_curve[-1]:.8f}")
+        if record.early_stopping:
+            print(f"Validation score: {record.validation_scores[-1]:f}")
+
+
+def run_lbfgs(
+    objective,
+    theta,
+    X,
+    T,
+    sample_weight,
+    *,
+    record,
+    max_iter,
+    max_fun,
+    tol,
+    ftol=None,
+    verbose=0,
+    on_epoch=None,
+):
+    """Minimise the objective with scipy's L-BFGS-B, starting from ``theta``.
+
+    ``theta`` is overwritten with the solution. Every L-BFGS iteration is an
+    entry of ``record.loss_curve``.
+
+    Parameters
+    ----------
+    objective : Objective
+    theta : ndarray of shape (n_params,)
+    X, T, sample_weight : training data, targets and raw weights (or None).
+    record : Record
+    max_iter, max_fun : int
+        scipy's ``maxiter`` and ``maxfun``.
+    tol : float
+        Gradient tolerance (``gtol``).
+    ftol : float, default=None
+        Relative function-decrease tolerance; None keeps scipy's default.
+    verbose : int, default=0
+    on_epoch : callable, default=None
+        As in :func:`run_stochastic`.
+
+    Returns
+    -------
+    loss : float
+        The objective at the solution.
+    """
+    grad = np.empty_like(theta)
+    work = theta.copy()
+
+    def fun(x):
+        work[...] = x
+        loss = objective(work, X, T, sample_weight, grad)
+        return loss, grad.astype(np.float64)
+
+    def callback(intermediate_result):
+        if not np.isfinite(intermediate_result.fun):
+            return
+        theta[...] = intermediate_result.x
+        record.end_epoch(float(intermediate_result.fun), theta, None)
+        _report(verbose, record)
+        if on_epoch is not None and on_epoch(theta, record):
+            raise StopIteration
+
+    options = {"maxiter": max_iter, "maxfun": max_fun, "gtol": tol}
+    if ftol is not None:
+        options.update(ftol=ftol, maxls=50)
+    start = theta.astype(np.float64)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            result = scipy.optimize.minimize(
+                fun, start, method="L-BFGS-B", jac=True, options=options, callback=callback
+            )
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)
+        return record.loss_curve[-1] if record.loss_curve else np.nan
+    if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
+        raise _lbfgs_divergence_error(result.fun)
+    theta[...] = result.x
+    if result.status == 1:
+        warnings.warn(
+            f"lbfgs failed to converge after {result.nit} iterations "
+            f"(status={result.status}): {result.message}. Increase max_iter "
+            "(or max_fun), or scale the data.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return float(result.fun)

@@ -1,0 +1,252 @@
+r"""The derived formulas, as pure NumPy functions.
+
+Every estimator of skbackprop trains on the functions of this module; nothing
+else in the library computes a softmax, a sigmoid or a cross-entropy.
+
+Notation (shapes in brackets): scores :math:`S` ``(n_samples, n_classes)``,
+probabilities :math:`P = \operatorname{softmax}(S)` row-wise, one-hot targets
+:math:`Y` ``(n_samples, n_classes)`` and sample weights :math:`w`
+``(n_samples,)`` normalised to sum to one (unit weights give :math:`1/n`).
+
+All functions are numerically stable: they never overflow for finite scores up
+to :math:`|s| = 10^{300}` and never emit floating-point warnings on finite
+input. float32 input gives float32 output.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "sigmoid",
+    "softmax_cross_entropy",
+    "binary_cross_entropy",
+]
+
+
+def _float_array(a):
+    """Return ``a`` as a float32/float64 array without copying when possible."""
+    a = np.asarray(a)
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float64)
+    return a
+
+
+def log_softmax(S):
+    r"""Row-wise logarithm of the softmax, by the log-sum-exp trick.
+
+    Parameters
+    ----------
+    S : array-like of shape (n_samples, n_classes)
+        Class scores.
+
+    Returns
+    -------
+    log_P : ndarray of shape (n_samples, n_classes)
+        :math:`\log p_{ic}`, finite for every finite input.
+
+    Notes
+    -----
+    .. math::
+
+        \log p_{ic} = s_{ic} - m_i - \log \sum_{c'} e^{s_{ic'} - m_i},
+        \qquad m_i = \max_{c'} s_{ic'}
+
+    Subtracting the row maximum leaves the softmax unchanged and keeps every
+    exponent :math:`\le 0`, so nothing overflows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.gradients import log_softmax
+    >>> np.round(np.exp(log_softmax([[0.0, 0.0]])), 3)
+    array([[0.5, 0.5]])
+    """
+    S = _float_array(S)
+    out = S - S.max(axis=-1, keepdims=True)
+    out -= np.log(np.exp(out).sum(axis=-1, keepdims=True))
+    return out
+
+
+def softmax(S):
+    r"""Row-wise softmax of class scores.
+
+    Parameters
+    ----------
+    S : array-like of shape (n_samples, n_classes)
+        Class scores.
+
+    Returns
+    -------
+    P : ndarray of shape (n_samples, n_classes)
+        Probabilities; each row sums to one.
+
+    Notes
+    -----
+    .. math::
+
+        p_{ic} = \frac{e^{s_{ic}}}{\sum_{c'} e^{s_{ic'}}}
+               = \frac{e^{s_{ic} - m_i}}{\sum_{c'} e^{s_{ic'} - m_i}},
+        \qquad m_i = \max_{c'} s_{ic'}
+
+    Examples
+    --------
+    >>> from skbackprop.gradients import softmax
+    >>> softmax([[1e300, 0.0, -1e300]])
+    array([[1., 0., 0.]])
+    """
+    S = _float_array(S)
+    P = S - S.max(axis=-1, keepdims=True)
+    np.exp(P, out=P)
+    P /= P.sum(axis=-1, keepdims=True)
+    return P
+
+
+def sigmoid(z):
+    r"""Logistic sigmoid :math:`\sigma(z) = 1 / (1 + e^{-z})`, element-wise.
+
+    Parameters
+    ----------
+    z : array-like
+        Scores (logits), any shape.
+
+    Returns
+    -------
+    p : ndarray of the same shape as ``z``
+        Values in :math:`[0, 1]`.
+
+    Notes
+    -----
+    :math:`\sigma(z)` is the two-class softmax with the negative-class score
+    fixed at 0: :math:`\sigma(z) = e^{z} / (e^{0} + e^{z})`. It is evaluated
+    without overflow for any finite ``z``.
+
+    Examples
+    --------
+    >>> from skbackprop.gradients import sigmoid
+    >>> sigmoid([0.0, 1e300, -1e300])
+    array([0.5, 1. , 0. ])
+    """
+    z = _float_array(z)
+    return expit(z)
+
+
+def _normalised_weights(sample_weight, n_samples, dtype):
+    """Weights that sum to one; ``None`` means unit weights, i.e. ``1/n``."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=dtype)
+    return w / w.sum()
+
+
+def softmax_cross_entropy(S, Y, sample_weight=None):
+    r"""Softmax cross-entropy and its gradient with respect to the scores.
+
+    Parameters
+    ----------
+    S : array-like of shape (n_samples, n_classes)
+        Class scores.
+    Y : array-like of shape (n_samples, n_classes)
+        One-hot targets.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights, normalised here to sum to one. ``None`` gives
+        the plain mean over samples.
+
+    Returns
+    -------
+    loss : float
+        :math:`L = -\sum_i w_i \sum_c y_{ic} \log p_{ic}`.
+    dS : ndarray of shape (n_samples, n_classes)
+        :math:`\partial L / \partial S = w \odot (P - Y)`, that is
+        :math:`(P - Y)/n` without weights.
+
+    Notes
+    -----
+    For one sample with true class :math:`t`,
+    :math:`L = -\log p_t = -s_t + \log \sum_c e^{s_c}`, so
+
+    .. math::
+
+        \frac{\partial L}{\partial s_c} = p_c - [c = t] = p_c - y_c ,
+
+    i.e. :math:`\partial L / \partial \mathbf{s} = \mathbf{p} - \mathbf{y}`.
+    Because :math:`\mathbf{s} = W\mathbf{x} + \mathbf{b}`, the weight gradient
+    is :math:`(\mathbf{p} - \mathbf{y})\mathbf{x}^\top` per sample, and
+    :math:`\partial L / \partial W = (\partial L / \partial S)^\top X` over a
+    batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.gradients import softmax_cross_entropy
+    >>> loss, dS = softmax_cross_entropy([[0.0, 0.0]], [[1.0, 0.0]])
+    >>> round(loss, 4), dS
+    (0.6931, array([[-0.5,  0.5]]))
+    """
+    S = _float_array(S)
+    Y = np.asarray(Y, dtype=S.dtype)
+    log_P = log_softmax(S)
+    dS = np.exp(log_P)
+    dS -= Y
+    per_sample = -np.einsum("ij,ij->i", Y, log_P)
+    w = _normalised_weights(sample_weight, S.shape[0], S.dtype)
+    if w is None:
+        dS /= S.shape[0]
+        loss = per_sample.mean()
+    else:
+        dS *= w[:, np.newaxis]
+        loss = per_sample @ w
+    return float(loss), dS
+
+
+def binary_cross_entropy(z, y, sample_weight=None):
+    r"""Binary cross-entropy of a sigmoid unit and its gradient w.r.t. ``z``.
+
+    Parameters
+    ----------
+    z : array-like of shape (n_samples,) or (n_samples, n_units)
+        Logits. With several units (one-vs-rest) the loss is summed over
+        units.
+    y : array-like of the same shape as ``z``
+        Targets in {0, 1}.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights, normalised here to sum to one.
+
+    Returns
+    -------
+    loss : float
+        :math:`L = -\sum_i w_i [y_i \log \sigma(z_i) + (1 - y_i) \log(1 - \sigma(z_i))]`.
+    dz : ndarray of the same shape as ``z``
+        :math:`\partial L / \partial z = w \odot (\sigma(z) - y)`.
+
+    Notes
+    -----
+    Logistic regression is the two-class softmax with the negative-class
+    score fixed at 0: with scores :math:`(0, z)`, :math:`p = \sigma(z)` and
+    the softmax gradient :math:`p - y` of the positive score is the whole
+    gradient. The loss is evaluated as
+    :math:`\log(1 + e^{z}) - y z`, stable for any finite :math:`z`.
+
+    Examples
+    --------
+    >>> from skbackprop.gradients import binary_cross_entropy
+    >>> loss, dz = binary_cross_entropy([0.0, 0.0], [1.0, 0.0])
+    >>> round(loss, 4), dz
+    (0.6931, array([-0.25,  0.25]))
+    """
+    z = _float_array(z)
+    y = np.asarray(y, dtype=z.dtype)
+    per_unit = np.logaddexp(0, z)
+    per_unit -= y * z
+    dz = expit(z)
+    dz -= y
+    per_sample = per_unit if z.ndim == 1 else per_unit.sum(axis=1)
+    w = _normalised_weights(sample_weight, z.shape[0], z.dtype)
+    if w is None:
+        dz /= z.shape[0]
+        loss = per_sample.mean()
+    else:
+        dz *= w if z.ndim == 1 else w[:, np.newaxis]
+        loss = per_sample @ w
+    return float(loss), dz

@@ -23,7 +23,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._network import Objective, log_probabilities, predict_scores, probabilities
+from ._network import Objective, predict_scores, probabilities
 from ._params import Layout
 from ._solvers import auto_learning_rate, make_optimizer
 from ._training import Record, run_lbfgs, run_stochastic
@@ -444,7 +444,11 @@ class BaseBackprop(ClassifierMixin, BaseEstimator):
         return probabilities(self._scores(X), self._output_unit())
 
     def predict_log_proba(self, X):
-        """Logarithm of the class probabilities, computed stably.
+        """Logarithm of the class probabilities.
+
+        Probabilities are floored at the smallest normal float, so the result
+        is finite (at least about -708 in float64) and ranks the classes as
+        ``predict_proba`` does.
 
         Parameters
         ----------
@@ -454,7 +458,7 @@ class BaseBackprop(ClassifierMixin, BaseEstimator):
         -------
         log_P : ndarray of shape (n_samples, n_classes)
         """
-        return log_probabilities(self._scores(X), self._output_unit())
+        return np.log(self.predict_proba(X))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -25,7 +25,7 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit
 
-from .gradients import binary_cross_entropy, log_softmax, softmax, softmax_cross_entropy
+from .gradients import binary_cross_entropy, softmax, softmax_cross_entropy
 
 # Activations with their derivatives side by side. Both work in place; the
 # derivative is written in terms of the activation's output A = f(Z), which is
@@ -177,25 +177,20 @@ def probabilities(S, output):
     """Class probabilities (n_samples, n_classes) from scores ``S``.
 
     ``softmax``: row-wise softmax. ``logistic`` with one unit: the two columns
-    ``(1 - p, p)``. ``logistic`` with several (one-vs-rest) units: the sigmoids
-    normalised to sum to one, computed in log space as
-    ``softmax(log sigmoid(S))`` so that it stays finite when all are tiny.
+    ``(1 - p, p)`` with ``p = sigmoid(S)``. ``logistic`` with several
+    (one-vs-rest) units: the sigmoids normalised to sum to one, computed in
+    log space as ``softmax(log sigmoid(S))`` so that it stays finite when all
+    are tiny. Probabilities are floored at the smallest normal float, so that
+    ``log(predict_proba)`` is finite and agrees with ``predict_log_proba``.
     """
     if output == "softmax":
-        return softmax(S)
-    if S.shape[1] == 1:
-        p = expit(S)
-        return np.hstack([1 - p, p])
-    return softmax(-np.logaddexp(0, -S))
-
-
-def log_probabilities(S, output):
-    """Logarithm of :func:`probabilities`, computed without taking log(0)."""
-    if output == "softmax":
-        return log_softmax(S)
-    if S.shape[1] == 1:
-        return -np.logaddexp(0, np.hstack([S, -S]))
-    return log_softmax(-np.logaddexp(0, -S))
+        P = softmax(S)
+    elif S.shape[1] == 1:
+        # expit(-S) rather than 1 - expit(S): no cancellation to exactly 0
+        P = np.hstack([expit(-S), expit(S)])
+    else:
+        P = softmax(-np.logaddexp(0, -S))
+    return np.maximum(P, np.finfo(P.dtype).tiny, out=P)
 
 
 class Objective:

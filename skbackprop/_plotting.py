@@ -1,12 +1,13 @@
 """LossCurveDisplay: a look at training, following scikit-learn's Display API."""
 
+import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 
 def _pyplot():
     try:
         import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - exercised by monkeypatching
+    except ImportError as exc:
         raise ImportError(
             "LossCurveDisplay needs matplotlib, an optional dependency of "
             "skbackprop: pip install 'skbackprop[plot]' (or pip install matplotlib)."
@@ -49,7 +50,7 @@ class LossCurveDisplay:
     >>> from sklearn.datasets import load_iris
     >>> from skbackprop import LossCurveDisplay, SoftmaxClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = SoftmaxClassifier(solver="gd").fit(X, y)
+    >>> clf = SoftmaxClassifier().fit(X, y)
     >>> disp = LossCurveDisplay.from_estimator(clf)
     >>> len(disp.line_.get_ydata()) == len(clf.loss_curve_)
     True
@@ -60,13 +61,18 @@ class LossCurveDisplay:
         self.validation_scores = validation_scores
         self.estimator_name = estimator_name
 
-    def plot(self, ax=None, *, loss_kw=None, validation_kw=None):
+    def plot(self, ax=None, *, name=None, loss_kw=None, validation_kw=None):
         """Draw the curves.
+
+        Several displays may share one ``ax`` (e.g. one curve per solver); the
+        legend then lists every labelled line on it.
 
         Parameters
         ----------
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is made when None.
+        name : str, default=None
+            Label of the curves in the legend; overrides ``estimator_name``.
         loss_kw : dict, default=None
             Keyword arguments for the loss line's ``plot`` call.
         validation_kw : dict, default=None
@@ -76,25 +82,35 @@ class LossCurveDisplay:
         -------
         display : LossCurveDisplay
             ``self``, with ``ax_``, ``figure_`` and ``line_`` set.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from skbackprop import LossCurveDisplay
+        >>> disp = LossCurveDisplay(loss_curve=[1.0, 0.5, 0.4]).plot(name="demo")
+        >>> disp.line_.get_label()
+        'demo training loss'
         """
         plt = _pyplot()
         if ax is None:
             _, ax = plt.subplots()
-        epochs = range(1, len(self.loss_curve) + 1)
-        label = "training loss"
-        if self.estimator_name:
-            label = f"{self.estimator_name} {label}"
-        (self.line_,) = ax.plot(epochs, self.loss_curve, **{"label": label, **(loss_kw or {})})
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("loss")
+        name = self.estimator_name if name is None else name
+        prefix = f"{name} " if name else ""
+        epochs = np.arange(1, len(self.loss_curve) + 1)
+        style = {"label": f"{prefix}training loss", **(loss_kw or {})}
+        (self.line_,) = ax.plot(epochs, self.loss_curve, **style)
+        ax.set_xlabel("iteration (epoch)")
+        ax.set_ylabel("training loss")
+        handles, _ = ax.get_legend_handles_labels()
         self.validation_ax_ = self.validation_line_ = None
-        handles = [self.line_]
         if self.validation_scores is not None:
             self.validation_ax_ = ax.twinx()
-            style = {"label": "validation score", "color": "tab:orange",
-                     **(validation_kw or {})}
+            style = {"label": f"{prefix}validation score", "color": "tab:orange",
+                     "linestyle": "--", **(validation_kw or {})}
             (self.validation_line_,) = self.validation_ax_.plot(
-                range(1, len(self.validation_scores) + 1), self.validation_scores, **style
+                np.arange(1, len(self.validation_scores) + 1),
+                self.validation_scores, **style
             )
             self.validation_ax_.set_ylabel("validation score")
             handles.append(self.validation_line_)
@@ -104,7 +120,7 @@ class LossCurveDisplay:
         return self
 
     @classmethod
-    def from_estimator(cls, estimator, ax=None, **kwargs):
+    def from_estimator(cls, estimator, ax=None, *, name=None, **kwargs):
         """Plot the loss curve of a fitted estimator.
 
         Parameters
@@ -113,17 +129,50 @@ class LossCurveDisplay:
             Any skbackprop estimator (or ``MLPClassifier`` with a stochastic
             solver).
         ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure is made when None.
+        name : str, default=None
+            Label in the legend; the estimator's class name when None.
         **kwargs : dict
-            Passed to :meth:`plot`.
+            ``loss_kw`` and ``validation_kw``, passed to :meth:`plot`.
 
         Returns
         -------
         display : LossCurveDisplay
+            The display, with the curves drawn.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If ``estimator`` is not fitted.
+        AttributeError
+            If the fitted estimator keeps no ``loss_curve_`` (e.g.
+            ``MLPClassifier(solver='lbfgs')``).
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from sklearn.datasets import load_iris
+        >>> from skbackprop import LossCurveDisplay, MLPBackprop
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = MLPBackprop((8,), solver="gd", learning_rate_init=0.1,
+        ...                   early_stopping=True, max_iter=30, random_state=0)
+        >>> disp = LossCurveDisplay.from_estimator(clf.fit(X, y), name="gd")
+        >>> list(disp.validation_line_.get_ydata()) == clf.validation_scores_
+        True
         """
-        check_is_fitted(estimator, "loss_curve_")
+        _pyplot()
+        check_is_fitted(estimator)
+        if getattr(estimator, "loss_curve_", None) is None:
+            raise AttributeError(
+                f"{type(estimator).__name__} is fitted but has no loss_curve_ to "
+                "plot."
+            )
+        validation_scores = getattr(estimator, "validation_scores_", None)
         display = cls(
             loss_curve=list(estimator.loss_curve_),
-            validation_scores=getattr(estimator, "validation_scores_", None),
+            validation_scores=(None if validation_scores is None
+                               else list(validation_scores)),
             estimator_name=type(estimator).__name__,
         )
-        return display.plot(ax=ax, **kwargs)
+        return display.plot(ax=ax, name=name, **kwargs)

@@ -24,7 +24,7 @@ _SHARED_PARAMETERS = """
     learning_rate_init : float or 'auto', default='auto'
         Initial step size. ``'auto'`` derives it from the data: ``1 / L`` with
         ``L`` a Lipschitz bound of the gradient (``'gd'``), the same for a
-        mini-batch (``'sgd'``), 0.001 for ``'adam'``.
+        mini-batch (``'sgd'``), 0.01 for ``'adam'``.
     power_t : float, default=0.5
         Exponent of the ``'invscaling'`` schedule.
     batch_size : int or 'auto', default='auto'

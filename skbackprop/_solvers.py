@@ -190,12 +190,14 @@ def _top_eigenvalue(X, w, fit_intercept, n_iter=30):
 
     ``X~`` is ``X`` with a column of ones when ``fit_intercept``. Power
     iteration from a fixed start (no random draw), so the result only depends
-    on the data. ``X`` is divided by its largest entry inside the products so
-    that features of any finite magnitude cannot overflow.
+    on the data. The iteration runs on ``X~ / scale`` with ``scale =
+    max(1, max|x|)``, whose entries (the column of ones included) lie in
+    [-1, 1], so that features of any finite magnitude cannot overflow; the
+    eigenvalue is scaled back at the end (``inf`` beyond the float range).
     """
     n_features = X.shape[1]
     scale = max(float(X.max()), -float(X.min())) if X.shape[0] else 0.0
-    scale = scale if scale > 0 else 1.0
+    scale = max(scale, 1.0)
     size = n_features + fit_intercept
     v = np.full(size, 1.0 / np.sqrt(size), dtype=X.dtype)
     u = np.empty_like(v)
@@ -205,23 +207,25 @@ def _top_eigenvalue(X, w, fit_intercept, n_iter=30):
         if fit_intercept:
             r += v[n_features] / scale
         r *= w
+        r /= scale
         u[:n_features] = X.T @ r
         if fit_intercept:
             u[n_features] = r.sum()
         norm = float(np.linalg.norm(u))
         if norm == 0.0:
             return 0.0
-        eigenvalue = norm * scale
+        eigenvalue = norm * scale * scale
         np.divide(u, norm, out=v)
     return eigenvalue
 
 
 def _max_row_norm2(X, fit_intercept):
     """``max_i ||x~_i||^2``: the curvature bound of a single-sample batch."""
-    if sparse.issparse(X):
-        norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
-    else:
-        norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    with np.errstate(over="ignore"):  # a norm beyond the float range is inf
+        if sparse.issparse(X):
+            norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        else:
+            norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
     return float(norms.max()) + fit_intercept
 
 
@@ -260,4 +264,12 @@ def auto_learning_rate(solver, X, sample_weight, curvature, alpha, fit_intercept
     if solver == "sgd" and b < n:
         L_max = curvature * _max_row_norm2(X[sample_weight > 0], fit_intercept) + alpha
         L = (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
-    return 1.0 / L if L > 0 else 1.0
+    if L <= 0:
+        return 1.0
+    if not X.dtype.type(1.0 / L) > 0:  # L is inf, or 1 / L underflows
+        raise ValueError(
+            f"The features are too large for gradient descent in {X.dtype}: the "
+            f"step size learning_rate_init='auto' derives ({1.0 / L:.3g}) is not "
+            "representable. Standardise the features (e.g. with StandardScaler)."
+        )
+    return 1.0 / L

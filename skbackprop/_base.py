@@ -10,6 +10,7 @@ objective -> initial parameters -> train (forward, loss, backward, update) ->
 store the fitted attributes.
 """
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -25,7 +26,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._network import Objective, predict_scores, probabilities
 from ._params import Layout
-from ._solvers import auto_learning_rate, make_optimizer
+from ._solvers import OPTIMIZERS, auto_learning_rate, make_optimizer
 from ._training import Record, run_lbfgs, run_stochastic
 
 _DTYPES = (np.float64, np.float32)
@@ -162,9 +163,12 @@ class BaseBackprop(ClassifierMixin, BaseEstimator):
         )
         objective, T = self._build_objective(X, y_enc)
         if continuing:
-            rng = self._rng if incremental else check_random_state(self.random_state)
+            # the helpers change in place: train on copies, so that a failed
+            # call leaves the stored ones (and the next call) as they were
+            rng = (copy.deepcopy(self._rng) if incremental
+                   else check_random_state(self.random_state))
             theta = objective.layout.pack(*self._get_layers(), dtype=X.dtype)
-            record = self._record
+            record = copy.deepcopy(self._record)
         else:
             rng = check_random_state(self.random_state)
             # initial weights first: no earlier draw may depend on n_samples
@@ -329,7 +333,7 @@ class BaseBackprop(ClassifierMixin, BaseEstimator):
             X = X.tocsr()  # mini-batches are row slices
         batch_size = self._batch_size(X.shape[0])
         if incremental and continuing and self._optimizer is not None:
-            optimizer = self._optimizer
+            optimizer = copy.deepcopy(self._optimizer)
         else:
             learning_rate_init = self._learning_rate_init(X, sample_weight, batch_size)
             optimizer = make_optimizer(
@@ -401,6 +405,32 @@ class BaseBackprop(ClassifierMixin, BaseEstimator):
         self._rng = rng
         if self.solver == "lbfgs":
             self._optimizer = None
+
+    # persistence ----------------------------------------------------------
+    def __getstate__(self):
+        # The training record and optimizer kept for warm starts and
+        # partial_fit are persisted as plain dicts, so that loading a model
+        # (pickle or skops.io) needs no private class: skops.io.load only has
+        # to trust the estimator's own class.
+        state = dict(super().__getstate__())
+        if isinstance(state.get("_record"), Record):
+            state["_record"] = dict(vars(state["_record"]))
+        optimizer = state.get("_optimizer")
+        if optimizer is not None and not isinstance(optimizer, dict):
+            state["_optimizer"] = {"class": type(optimizer).__name__, **vars(optimizer)}
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if isinstance(state.get("_record"), dict):
+            state["_record"] = Record(**state["_record"])
+        if isinstance(state.get("_optimizer"), dict):
+            attributes = dict(state["_optimizer"])
+            classes = {cls.__name__: cls for cls in OPTIMIZERS.values()}
+            optimizer = object.__new__(classes[attributes.pop("class")])
+            optimizer.__dict__.update(attributes)
+            state["_optimizer"] = optimizer
+        super().__setstate__(state)
 
     # predict --------------------------------------------------------------
     def _scores(self, X):

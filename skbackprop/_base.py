@@ -24,6 +24,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._callbacks import callback_bases, fit_task
 from ._network import Objective, predict_scores, probabilities
 from ._params import Layout
 from ._solvers import OPTIMIZERS, auto_learning_rate, make_optimizer
@@ -42,7 +43,7 @@ def _not_lbfgs(estimator):
     return True
 
 
-class BaseBackprop(ClassifierMixin, BaseEstimator):
+class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
     """Shared implementation of the skbackprop classifiers (not public)."""
 
     _parameter_constraints: dict = {
@@ -146,16 +147,19 @@ class BaseBackprop(ClassifierMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        # begun before the state is saved: a failed fit still tears callbacks down
+        task = fit_task(self, X, y, sample_weight,
+                        max_epochs=1 if incremental else self.max_iter)
         saved_state = dict(self.__dict__)
         try:
-            return self._train(X, y, sample_weight, incremental, classes)
+            return self._train(X, y, sample_weight, incremental, classes, task)
         except BaseException:
             # nothing lost: a failed fit leaves the estimator as it was
             self.__dict__.clear()
             self.__dict__.update(saved_state)
             raise
 
-    def _train(self, X, y, sample_weight, incremental, classes):
+    def _train(self, X, y, sample_weight, incremental, classes, task):
         continuing = (incremental or self.warm_start) and hasattr(self, "classes_")
         X, y_enc, sample_weight = self._validate_training_data(
             X, y, sample_weight, incremental=incremental, classes=classes,
@@ -176,20 +180,22 @@ class BaseBackprop(ClassifierMixin, BaseEstimator):
             record = Record(tol=self.tol)
         record.tol = self.tol
         record.n_iter = 0
+        on_epoch = task.epoch_hook(objective.layout, theta)
 
         if self.solver == "lbfgs":
             loss = run_lbfgs(
                 objective, theta, X, T, sample_weight, record=record,
                 max_iter=self.max_iter, max_fun=self._max_fun, tol=self.tol,
-                ftol=self._lbfgs_ftol, verbose=self.verbose,
+                ftol=self._lbfgs_ftol, verbose=self.verbose, on_epoch=on_epoch,
             )
         else:
             loss = self._train_stochastic(
                 objective, theta, X, y_enc, T, sample_weight, rng, record,
-                incremental, continuing,
+                incremental, continuing, on_epoch,
             )
         self._set_layers(*objective.layout.unpack(theta))
         self._set_training_attributes(record, loss, rng)
+        task.end()
         return self
 
     def _validate_training_data(self, X, y, sample_weight, *, incremental, classes,
@@ -322,7 +328,7 @@ class BaseBackprop(ClassifierMixin, BaseEstimator):
         )
 
     def _train_stochastic(self, objective, theta, X, y_enc, T, sample_weight, rng,
-                          record, incremental, continuing):
+                          record, incremental, continuing, on_epoch=None):
         record.early_stopping = self.early_stopping and not incremental
         validation_score = None
         if record.early_stopping:
@@ -345,7 +351,7 @@ class BaseBackprop(ClassifierMixin, BaseEstimator):
             batch_size=batch_size, shuffle=self.shuffle, rng=rng,
             max_iter=self.max_iter, n_iter_no_change=self.n_iter_no_change,
             incremental=incremental, validation_score=validation_score,
-            verbose=self.verbose,
+            verbose=self.verbose, on_epoch=on_epoch,
         )
         if record.early_stopping and record.best_theta is not None:
             theta[...] = record.best_theta

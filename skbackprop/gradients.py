@@ -191,12 +191,13 @@ def softmax_cross_entropy(S, Y, sample_weight=None):
     dS -= Y
     per_sample = -np.einsum("ij,ij->i", Y, log_P)
     w = _normalised_weights(sample_weight, S.shape[0], S.dtype)
+    # the loss is reduced in float64: a float32 sum of finite terms can overflow
     if w is None:
         dS /= S.shape[0]
-        loss = per_sample.mean()
+        loss = per_sample.mean(dtype=np.float64)
     else:
         dS *= w[:, np.newaxis]
-        loss = per_sample @ w
+        loss = per_sample @ w.astype(np.float64)
     return float(loss), dS
 
 
@@ -241,12 +242,13 @@ def binary_cross_entropy(z, y, sample_weight=None):
     per_unit -= y * z
     dz = expit(z)
     dz -= y
-    per_sample = per_unit if z.ndim == 1 else per_unit.sum(axis=1)
+    # the loss is reduced in float64: a float32 sum of finite terms can overflow
+    per_sample = per_unit if z.ndim == 1 else per_unit.sum(axis=1, dtype=np.float64)
     w = _normalised_weights(sample_weight, z.shape[0], z.dtype)
     if w is None:
         dz /= z.shape[0]
-        loss = per_sample.mean()
+        loss = per_sample.mean(dtype=np.float64)
     else:
         dz *= w if z.ndim == 1 else w[:, np.newaxis]
-        loss = per_sample @ w
+        loss = per_sample @ w.astype(np.float64)
     return float(loss), dz

@@ -13,8 +13,8 @@ import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
-# A loss this many times larger than the first loss of a call (or than 1) is
-# taken as divergence: a stable step never multiplies the loss like this.
+# A loss this many times larger than the first loss of the training (or than 1)
+# is taken as divergence: a stable step never multiplies the loss like this.
 _EXPLOSION_FACTOR = 1e8
 
 
@@ -138,7 +138,9 @@ def run_stochastic(
     n_samples = X.shape[0]
     grad = np.empty_like(theta)
     order = np.arange(n_samples) if shuffle and batch_size < n_samples else None
-    reference = None  # the first loss of this call, to detect explosion
+    # the first loss of the training (of this call on a first fit), to detect
+    # explosion: partial_fit calls of a single batch each must not each reset it
+    reference = record.loss_curve[0] if record.loss_curve else None
     last_good = theta.copy()
 
     def epoch():

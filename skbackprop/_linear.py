@@ -70,7 +70,7 @@ _SHARED_ATTRIBUTES = """
         Intercepts (zeros when ``fit_intercept=False``).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, for DataFrame input with string
         column names.
     n_iter_ : int

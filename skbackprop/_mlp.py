@@ -93,7 +93,7 @@ class MLPBackprop(BaseBackprop):
         ``intercepts_[i]`` has shape (fan_out,).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, for DataFrame input with string column names.
     n_layers_ : int
         Number of layers, input and output included.

@@ -114,7 +114,13 @@ class LossCurveDisplay:
             )
             self.validation_ax_.set_ylabel("validation score")
             handles.append(self.validation_line_)
-        ax.legend(handles=handles, loc="best")
+            # keep the loss axes (and its legend) above the twin axes
+            ax.set_zorder(self.validation_ax_.get_zorder() + 1)
+            ax.patch.set_visible(False)
+        # "best" would only avoid the loss line; mid-right is usually free
+        # between a falling loss and a rising validation score
+        loc = "best" if self.validation_ax_ is None else "center right"
+        ax.legend(handles=handles, loc=loc)
         self.ax_ = ax
         self.figure_ = ax.figure
         return self

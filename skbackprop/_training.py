@@ -284,6 +284,20 @@ def run_lbfgs(
         return record.loss_curve[-1] if record.loss_curve else np.nan
     if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
         raise _lbfgs_divergence_error(result.fun)
+    start_loss = fun(start)[0]
+    if result.fun > start_loss:
+        # a failed first line search (its trial step has norm 1, far too long
+        # when the gradient is huge, e.g. features of magnitude 1e150) can end
+        # on a point worse than the start: keep the start instead
+        theta[...] = start
+        warnings.warn(
+            f"lbfgs made no progress ({result.message}); the parameters are left "
+            "where they started. Scale the data (e.g. StandardScaler) or use "
+            "solver='gd'.",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+        return float(start_loss)
     theta[...] = result.x
     if result.status == 1:
         warnings.warn(

@@ -64,8 +64,9 @@ def _relu(Z):
 
 
 def _relu_derivative(A, dA):
-    # f'(z) = 1 where z > 0, i.e. where A > 0
-    dA[A <= 0] = 0
+    # f'(z) = 1 where z > 0, i.e. where A > 0; a product is ~2x faster than
+    # the masked assignment dA[A <= 0] = 0
+    np.multiply(dA, A > 0, out=dA)
 
 
 ACTIVATIONS = {
@@ -76,11 +77,19 @@ ACTIVATIONS = {
 }
 
 # Output unit -> its loss (returning the gradient w.r.t. the scores). Both are
-# canonical pairs, so dL/dS = w * (P - Y) in each case.
-OUTPUT_LOSSES = {
-    "softmax": softmax_cross_entropy,
-    "logistic": binary_cross_entropy,
-}
+# canonical pairs, so dL/dS = w * (P - Y) in each case. Training writes dS over
+# the scores, which backward does not read: no array allocated per batch.
+
+
+def _softmax_loss(S, T, sample_weight=None):
+    return softmax_cross_entropy(S, T, sample_weight, out=S)
+
+
+def _logistic_loss(S, T, sample_weight=None):
+    return binary_cross_entropy(S, T, sample_weight, out=S)
+
+
+OUTPUT_LOSSES = {"softmax": _softmax_loss, "logistic": _logistic_loss}
 
 
 def _buffer(buffers, key, shape, dtype):
@@ -257,8 +266,9 @@ class Objective:
         # L2 penalty on the weights (not the biases)
         lam = self.penalty_strength(X.shape[0], sample_weight)
         if lam:
-            for (W, _), (dW, _) in zip(layers, grads):
+            for l, ((W, _), (dW, _)) in enumerate(zip(layers, grads)):
                 flat = W.ravel()
                 loss += 0.5 * lam * float(flat @ flat)
-                dW += lam * W
+                scaled = _buffer(self.buffers, ("penalty", l), W.shape, W.dtype)
+                dW += np.multiply(W, lam, out=scaled)
         return loss

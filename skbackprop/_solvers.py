@@ -262,7 +262,9 @@ def auto_learning_rate(solver, X, sample_weight, curvature, alpha, fit_intercept
     L = curvature * _top_eigenvalue(X, sample_weight, fit_intercept) + alpha
     n, b = X.shape[0], batch_size
     if solver == "sgd" and b < n:
-        L_max = curvature * _max_row_norm2(X[sample_weight > 0], fit_intercept) + alpha
+        # X[w > 0] copies X: only when some weights are zero
+        X_used = X if sample_weight.all() else X[sample_weight > 0]
+        L_max = curvature * _max_row_norm2(X_used, fit_intercept) + alpha
         L = (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
     if L <= 0:
         return 1.0

@@ -6,12 +6,15 @@ epoch is one pass over the data; ``'gd'`` takes the whole data as one batch)
 and :func:`run_lbfgs`, where scipy's L-BFGS-B drives the iterations.
 """
 
+import contextlib
+import functools
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import ThreadpoolController
 
 # A loss this many times larger than the first loss of the training (or than 1)
 # is taken as divergence: a stable step never multiplies the loss like this.
@@ -86,6 +89,42 @@ def _batches(n_samples, batch_size, order):
         yield batch if order is None else order[batch]
 
 
+# Below this many multiply-adds in a batch's largest product, BLAS threads cost
+# more than they save: measured on 2 cores with OpenBLAS, a (200 x 100) @
+# (100 x 100) product takes 70 us on one thread and 370-790 us on two, since
+# the threads stall whenever another process holds a core.
+_SINGLE_THREAD_BELOW = 1e7
+
+
+@functools.cache
+def _threadpool_controller():
+    return ThreadpoolController()
+
+
+def _blas_threads(objective, batch_size):
+    """One BLAS thread for small batch products, else the user's setting
+    (a context manager)."""
+    units = objective.layout.layer_units
+    largest = batch_size * max(a * b for a, b in zip(units[:-1], units[1:]))
+    if largest >= _SINGLE_THREAD_BELOW:
+        return contextlib.nullcontext()
+    return _threadpool_controller().limit(limits=1, user_api="blas")
+
+
+def _rows(A, batch, buffers, key):
+    """Rows ``batch`` of ``A``: a view for a slice; else, for a dense array,
+    gathered into a reused buffer (``np.take`` with ``mode='clip'`` writes
+    straight into it: about twice as fast as ``A[batch]``, and it allocates
+    nothing, unlike one shuffled copy of ``A`` per epoch)."""
+    if A is None or isinstance(batch, slice) or not isinstance(A, np.ndarray):
+        return None if A is None else A[batch]
+    shape = (batch.size, *A.shape[1:])
+    out = buffers.get((key, shape))
+    if out is None:
+        out = buffers[(key, shape)] = np.empty(shape, dtype=A.dtype)
+    return np.take(A, batch, axis=0, out=out, mode="clip")
+
+
 def run_stochastic(
     objective,
     theta,
@@ -142,6 +181,7 @@ def run_stochastic(
     # explosion: partial_fit calls of a single batch each must not each reset it
     reference = record.loss_curve[0] if record.loss_curve else None
     last_good = theta.copy()
+    batch_buffers = {}
 
     def epoch():
         """One pass over the data; returns the mean of the batch losses."""
@@ -150,9 +190,11 @@ def run_stochastic(
             rng.shuffle(order)
         accumulated_loss = 0.0
         for batch in _batches(n_samples, batch_size, order):
-            X_batch, w = X[batch], None if sample_weight is None else sample_weight[batch]
+            X_batch = _rows(X, batch, batch_buffers, "X")
+            T_batch = _rows(T, batch, batch_buffers, "T")
+            w = _rows(sample_weight, batch, batch_buffers, "w")
             # forward, loss and backward
-            loss = objective(theta, X_batch, T[batch], w, grad)
+            loss = objective(theta, X_batch, T_batch, w, grad)
             reference = loss if reference is None else reference
             _check_loss(loss, reference, record.n_iter + 1, optimizer)
             accumulated_loss += loss * X_batch.shape[0]
@@ -163,7 +205,9 @@ def run_stochastic(
         return accumulated_loss / n_samples
 
     try:
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"), _blas_threads(
+            objective, batch_size
+        ):
             for _ in range(1 if incremental else max_iter):
                 loss = epoch()
                 last_good[...] = theta
@@ -275,7 +319,9 @@ def run_lbfgs(
         options.update(ftol=ftol, maxls=50)
     start = theta.astype(np.float64)
     try:
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"), _blas_threads(
+            objective, X.shape[0]
+        ):
             result = scipy.optimize.minimize(
                 fun, start, method="L-BFGS-B", jac=True, options=options, callback=callback
             )

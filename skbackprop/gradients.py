@@ -140,7 +140,7 @@ def _normalised_weights(sample_weight, n_samples, dtype):
     return w / w.sum()
 
 
-def softmax_cross_entropy(S, Y, sample_weight=None):
+def softmax_cross_entropy(S, Y, sample_weight=None, *, out=None):
     r"""Softmax cross-entropy and its gradient with respect to the scores.
 
     Parameters
@@ -152,6 +152,9 @@ def softmax_cross_entropy(S, Y, sample_weight=None):
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative weights, normalised here to sum to one. ``None`` gives
         the plain mean over samples.
+    out : ndarray of shape (n_samples, n_classes), default=None
+        Array of ``S``'s dtype that receives ``dS``; it may be ``S`` itself
+        (training passes the scores buffer, so no array is allocated).
 
     Returns
     -------
@@ -186,10 +189,16 @@ def softmax_cross_entropy(S, Y, sample_weight=None):
     """
     S = _float_array(S)
     Y = np.asarray(Y, dtype=S.dtype)
-    log_P = log_softmax(S)
-    dS = np.exp(log_P)
+    # with m the row maximum, log p_c = (s_c - m) - log sum_c' e^(s_c' - m), so
+    # -sum_c y_c log p_c = log(sum_c' e^(s_c' - m)) sum_c y_c - sum_c y_c (s_c - m)
+    dS = np.subtract(S, S.max(axis=-1, keepdims=True), out=out)
+    per_sample = -np.einsum("ij,ij->i", Y, dS)
+    log_sums = np.log(np.exp(dS).sum(axis=-1, keepdims=True))
+    per_sample += log_sums[:, 0] * Y.sum(axis=-1)
+    # P = exp(log P), rounded as log_softmax then exp
+    dS -= log_sums
+    np.exp(dS, out=dS)
     dS -= Y
-    per_sample = -np.einsum("ij,ij->i", Y, log_P)
     w = _normalised_weights(sample_weight, S.shape[0], S.dtype)
     # the loss is reduced in float64: a float32 sum of finite terms can overflow
     if w is None:
@@ -201,7 +210,7 @@ def softmax_cross_entropy(S, Y, sample_weight=None):
     return float(loss), dS
 
 
-def binary_cross_entropy(z, y, sample_weight=None):
+def binary_cross_entropy(z, y, sample_weight=None, *, out=None):
     r"""Binary cross-entropy of a sigmoid unit and its gradient w.r.t. ``z``.
 
     Parameters
@@ -213,6 +222,8 @@ def binary_cross_entropy(z, y, sample_weight=None):
         Targets in {0, 1}.
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative weights, normalised here to sum to one.
+    out : ndarray of the shape of ``z``, default=None
+        Array of ``z``'s dtype that receives ``dz``; it may be ``z`` itself.
 
     Returns
     -------
@@ -240,7 +251,7 @@ def binary_cross_entropy(z, y, sample_weight=None):
     y = np.asarray(y, dtype=z.dtype)
     per_unit = np.logaddexp(0, z)
     per_unit -= y * z
-    dz = expit(z)
+    dz = expit(z, out=out)
     dz -= y
     # the loss is reduced in float64: a float32 sum of finite terms can overflow
     per_sample = per_unit if z.ndim == 1 else per_unit.sum(axis=1, dtype=np.float64)

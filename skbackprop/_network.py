@@ -169,7 +169,10 @@ def backward(layers, grads, activations, dS, activation, buffers=None):
         A_prev = activations[l]
         _matmul(A_prev.T, dZ, out=dW)
         if db is not None:
-            np.sum(dZ, axis=0, out=db)
+            # a product with ones (BLAS) sums the columns ~3x faster than np.sum
+            ones = _buffer(buffers, "ones", (dZ.shape[0],), dZ.dtype)
+            ones.fill(1)
+            np.dot(ones, dZ, out=db)
         if l > 0:
             dA = _buffer(buffers, ("dA", l - 1), A_prev.shape, dZ.dtype)
             np.matmul(dZ, W.T, out=dA)

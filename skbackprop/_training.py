@@ -90,10 +90,11 @@ def _batches(n_samples, batch_size, order):
 
 
 # Below this many multiply-adds in a batch's largest product, BLAS threads cost
-# more than they save: measured on 2 cores with OpenBLAS, a (200 x 100) @
-# (100 x 100) product takes 70 us on one thread and 370-790 us on two, since
-# the threads stall whenever another process holds a core.
-_SINGLE_THREAD_BELOW = 1e7
+# more than they save: measured on 2 busy cores with OpenBLAS, a (200 x 100) @
+# (100 x 100) product takes 70 us on one thread and 370-790 us on two, and a
+# (100000 x 100) @ (100 x 10) one 26 ms and 94 ms, since the threads stall
+# whenever another process holds a core.
+_SINGLE_THREAD_BELOW = 1e8
 
 
 @functools.cache

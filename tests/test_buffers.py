@@ -1,0 +1,75 @@
+"""The allocation-free paths of the training core give the same numbers."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from skbackprop import gradients
+from skbackprop._training import _rows
+
+
+def _scores(dtype, n=50, k=4, seed=0):
+    rng = np.random.default_rng(seed)
+    S = (10 * rng.standard_normal((n, k))).astype(dtype)
+    Y = np.eye(k, dtype=dtype)[rng.integers(k, size=n)]
+    w = rng.uniform(0.1, 2.0, n)
+    return S, Y, w
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_softmax_cross_entropy_out(dtype, weighted):
+    S, Y, w = _scores(dtype)
+    w = w if weighted else None
+    loss, dS = gradients.softmax_cross_entropy(S, Y, w)
+    out = np.empty_like(S)
+    loss_out, dS_out = gradients.softmax_cross_entropy(S, Y, w, out=out)
+    assert dS_out is out and dS_out.dtype == dtype
+    assert_array_equal(dS_out, dS)
+    assert loss_out == loss
+    # in place: out=S overwrites the scores with the gradient
+    S_copy = S.copy()
+    loss_in, dS_in = gradients.softmax_cross_entropy(S_copy, Y, w, out=S_copy)
+    assert dS_in is S_copy
+    assert_array_equal(dS_in, dS)
+    assert loss_in == loss
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(40,), (40, 3)])
+def test_binary_cross_entropy_out(dtype, shape):
+    rng = np.random.default_rng(1)
+    z = (5 * rng.standard_normal(shape)).astype(dtype)
+    y = (rng.uniform(size=shape) < 0.5).astype(dtype)
+    loss, dz = gradients.binary_cross_entropy(z, y)
+    z_copy = z.copy()
+    loss_in, dz_in = gradients.binary_cross_entropy(z_copy, y, out=z_copy)
+    assert dz_in is z_copy and dz_in.dtype == dtype
+    assert_array_equal(dz_in, dz)
+    assert loss_in == loss
+
+
+def test_softmax_cross_entropy_stable_in_place():
+    S = np.array([[1e300, 0.0, -1e300], [-1e300, 1e300, 0.0]])
+    Y = np.array([[1.0, 0, 0], [0, 0, 1.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss, dS = gradients.softmax_cross_entropy(S.copy(), Y)
+        loss_in, dS_in = gradients.softmax_cross_entropy(S, Y, out=S)
+    assert np.isfinite(loss) and loss == loss_in
+    assert_allclose(loss, 1e300 / 2)
+    assert_array_equal(dS, dS_in)
+
+
+def test_rows_gathers_into_a_reused_buffer():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 5))
+    buffers = {}
+    order = rng.permutation(30)
+    first = _rows(X, order[:10], buffers, "X")
+    assert_array_equal(first, X[order[:10]])
+    second = _rows(X, order[10:20], buffers, "X")
+    assert second is first  # the same buffer, refilled
+    assert_array_equal(second, X[order[10:20]])
+    # a slice is a view; None stays None
+    assert np.shares_memory(_rows(X, slice(0, 10), buffers, "X"), X)
+    assert _rows(None, order[:10], buffers, "w") is None

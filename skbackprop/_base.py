@@ -97,6 +97,10 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
         """Initial flat parameter vector."""
         raise NotImplementedError
 
+    def _lbfgs_precondition(self, layout, X):
+        """Diagonal change of variables for L-BFGS (see ``run_lbfgs``); None: none."""
+        return None
+
     def _get_layers(self):
         """Fitted ``(coefs, intercepts)``, ``coefs[l]`` of shape (fan_in, fan_out)."""
         raise NotImplementedError
@@ -186,7 +190,9 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
             loss = run_lbfgs(
                 objective, theta, X, T, sample_weight, record=record,
                 max_iter=self.max_iter, max_fun=self._max_fun, tol=self.tol,
-                ftol=self._lbfgs_ftol, verbose=self.verbose, on_epoch=on_epoch,
+                ftol=self._lbfgs_ftol,
+                precondition=self._lbfgs_precondition(objective.layout, X),
+                verbose=self.verbose, on_epoch=on_epoch,
             )
         else:
             loss = self._train_stochastic(

@@ -3,6 +3,7 @@
 from numbers import Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseBackprop
@@ -160,6 +161,18 @@ class _LinearBackprop(BaseBackprop):
     def _init_theta(self, layout, rng, dtype):
         # the objective is convex: start from zero (no random draw)
         return np.zeros(layout.size, dtype=dtype)
+
+    def _lbfgs_precondition(self, layout, X):
+        # L-BFGS works on W_j * max(|x_j|, 1): on raw features of any magnitude
+        # (even 1e150) its first trial step then stays of sensible size
+        if sparse.issparse(X):
+            scale = abs(X).max(axis=0).toarray().ravel()
+        else:
+            scale = np.maximum(X.max(axis=0), -X.min(axis=0))
+        d = np.ones(layout.size)
+        W, _ = layout.views(d)[0]
+        W /= np.maximum(scale, 1.0)[:, np.newaxis]
+        return d
 
     def _get_layers(self):
         return [self.coef_.T], [self.intercept_]

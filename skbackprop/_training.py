@@ -269,6 +269,7 @@ def run_lbfgs(
     max_fun,
     tol,
     ftol=None,
+    precondition=None,
     verbose=0,
     on_epoch=None,
 ):
@@ -289,6 +290,11 @@ def run_lbfgs(
         Gradient tolerance (``gtol``).
     ftol : float, default=None
         Relative function-decrease tolerance; None keeps scipy's default.
+    precondition : ndarray of shape (n_params,), default=None
+        Diagonal change of variables ``theta = precondition * u``: L-BFGS-B
+        runs on ``u``. Its first trial step has norm 1, which is far too long
+        for weights that multiply huge features; dividing those weights by the
+        feature's scale makes that step sensible. The optimum is unchanged.
     verbose : int, default=0
     on_epoch : callable, default=None
         As in :func:`run_stochastic`.
@@ -300,16 +306,17 @@ def run_lbfgs(
     """
     grad = np.empty_like(theta)
     work = theta.copy()
+    d = np.ones(theta.size) if precondition is None else precondition
 
-    def fun(x):
-        work[...] = x
+    def fun(u):
+        np.multiply(d, u, out=work, casting="same_kind")
         loss = objective(work, X, T, sample_weight, grad)
-        return loss, grad.astype(np.float64)
+        return loss, d * grad
 
     def callback(intermediate_result):
         if not np.isfinite(intermediate_result.fun):
             return
-        theta[...] = intermediate_result.x
+        theta[...] = d * intermediate_result.x
         record.end_epoch(float(intermediate_result.fun), theta, None)
         _report(verbose, record)
         if on_epoch is not None and on_epoch(theta, record):
@@ -318,7 +325,7 @@ def run_lbfgs(
     options = {"maxiter": max_iter, "maxfun": max_fun, "gtol": tol}
     if ftol is not None:
         options.update(ftol=ftol, maxls=50)
-    start = theta.astype(np.float64)
+    start = theta / d
     try:
         with np.errstate(over="ignore", invalid="ignore"), _blas_threads(
             objective, X.shape[0]
@@ -336,7 +343,7 @@ def run_lbfgs(
         # a failed first line search (its trial step has norm 1, far too long
         # when the gradient is huge, e.g. features of magnitude 1e150) can end
         # on a point worse than the start: keep the start instead
-        theta[...] = start
+        theta[...] = d * start
         warnings.warn(
             f"lbfgs made no progress ({result.message}); the parameters are left "
             "where they started. Scale the data (e.g. StandardScaler) or use "
@@ -345,7 +352,7 @@ def run_lbfgs(
             stacklevel=3,
         )
         return float(start_loss)
-    theta[...] = result.x
+    theta[...] = d * result.x
     if result.status == 1:
         warnings.warn(
             f"lbfgs failed to converge after {result.nit} iterations "

@@ -173,7 +173,7 @@ def test_binary_cross_entropy_is_the_two_class_softmax(data):
     bce, dz = gradients.binary_cross_entropy(z, y, sample_weight=w)
     # both are exact up to rounding of the scores' magnitude in their dtype
     eps = np.finfo(S.dtype).eps
-    rounding = 4 * eps * (1 + float(np.abs(z).max()))
+    rounding = float(4 * eps * (1 + float(np.abs(z).max())))
     assert bce == pytest.approx(
         loss, rel=1e-5 if S.dtype == np.float32 else 1e-12, abs=rounding
     )

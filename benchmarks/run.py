@@ -264,6 +264,12 @@ def run_case(name, kind, ours, peer, data, n_classes, f_star, args):
             row["ours_s"] = float(np.median(times["ours"]))
             row["ratio"] = row["ours_s"] / row["reference_s"]
             row.update({f"ours_{k}": v for k, v in _scores(last["ours"], X_test, y_test).items()})
+        if args.memory:
+            peak = _peak_memory(ours, X, y, max_iter=2)
+            n_outputs = 1 if binary else n_classes
+            base = _nbytes(X) + (X.shape[1] + 1) * n_outputs * X.dtype.itemsize
+            row["ours_peak_bytes"] = peak
+            row["ours_memory_ratio"] = (_nbytes(X) + peak) / base
         return row
 
     times, last = _alternate(
@@ -354,8 +360,12 @@ def print_table(rows):
             ours = _fmt(r.get("ours_s"), "s") if r["ours_epochs"] else "never"
             print(f"{w:14} {d:7} {c:13} {measure:16} {ours:>11} "
                   f"{_fmt(r['reference_s'], 's'):>11} {_fmt(r.get('ratio')):>7}  "
-                  f"LogisticRegression (ours: {r['ours_epochs']} epochs; SGDClassifier: "
-                  f"{r['peer_epochs'] or 'never'}, gap {r['peer_final_gap']:.2g})")
+                  f"LogisticRegression (ours: {r['ours_epochs'] or 'never'} epochs, gap "
+                  f"{r['ours_final_gap']:.2g}; SGDClassifier: {r['peer_epochs'] or 'never'}"
+                  f" epochs, gap {r['peer_final_gap']:.2g})")
+            if "ours_memory_ratio" in r:
+                print(f"{'':14} {'':7} {'':13} {'mem/(X+params)':16} "
+                      f"{r['ours_memory_ratio']:11.3f}")
             continue
         if r["kind"] == "epochs":
             print(f"{w:14} {d:7} {c:13} {'time/epoch':16} {_fmt(r['ours_epoch_s'], 's'):>11} "

@@ -84,7 +84,12 @@ WORKLOADS = {
     "digits": (_digits, None, None, "1797 x 64, 10 classes"),
     "breast_cancer": (_breast_cancer, None, None, "569 x 30, binary"),
     "dense": (_dense, 100_000, 20_000, "dense n x 100, 10 classes"),
-    "sparse": (_sparse, 50_000, 10_000, "CSR n x 20k (quick: 5k), 0.5% density, 20 classes"),
+    "sparse": (
+        _sparse,
+        50_000,
+        10_000,
+        "CSR n x 20k (quick: 5k), 0.5% density, 20 classes",
+    ),
     "binary": (_binary, 200_000, 40_000, "dense n x 50, binary"),
 }
 
@@ -116,10 +121,16 @@ def _linear_objective(est, X, y, n_classes, alpha):
 
 
 def _mlp_pair(solver, epochs):
-    params = dict(hidden_layer_sizes=(100,), solver=solver, batch_size=200,
-                  learning_rate_init=0.001 if solver == "adam" else 0.01,
-                  max_iter=epochs, n_iter_no_change=epochs + 1, tol=0.0,
-                  random_state=0)
+    params = dict(
+        hidden_layer_sizes=(100,),
+        solver=solver,
+        batch_size=200,
+        learning_rate_init=0.001 if solver == "adam" else 0.01,
+        max_iter=epochs,
+        n_iter_no_change=epochs + 1,
+        tol=0.0,
+        random_state=0,
+    )
     if solver == "lbfgs":
         params.pop("batch_size")
     return (lambda: MLPBackprop(**params)), (lambda: MLPClassifier(**params))
@@ -205,9 +216,11 @@ def _epochs_to_optimum(factory, X, y, n_classes, f_star, max_epochs):
     Doubling, then bisection, on fresh fits; each fit is deterministic.
     Returns (epochs or None, gap at the largest budget tried).
     """
+
     def gap(epochs):
-        est, _ = _timed_fit(factory, X, y, max_iter=epochs, tol=0.0,
-                            n_iter_no_change=epochs + 1)
+        est, _ = _timed_fit(
+            factory, X, y, max_iter=epochs, tol=0.0, n_iter_no_change=epochs + 1
+        )
         return _linear_objective(est, X, y, n_classes, ALPHA) - f_star
 
     hi, g = 1, gap(1)
@@ -249,21 +262,32 @@ def run_case(name, kind, ours, peer, data, n_classes, f_star, args):
         peer_epochs, peer_g = _epochs_to_optimum(
             peer, X, y, n_classes, f_star, 16 if args.quick else 32
         )
-        row.update(ours_epochs=epochs, ours_final_gap=g, peer="SGDClassifier",
-                   peer_epochs=peer_epochs, peer_final_gap=peer_g,
-                   peer_note=None if binary else "one-vs-rest: a different objective")
+        row.update(
+            ours_epochs=epochs,
+            ours_final_gap=g,
+            peer="SGDClassifier",
+            peer_epochs=peer_epochs,
+            peer_final_gap=peer_g,
+            peer_note=None if binary else "one-vs-rest: a different objective",
+        )
         lr = _linear_pair(X.shape[0], binary, "lbfgs")[1]
         fits = {"LogisticRegression": lambda: _timed_fit(lr, X, y)}
         if epochs is not None:
-            fits["ours"] = lambda: _timed_fit(ours, X, y, max_iter=epochs, tol=0.0,
-                                              n_iter_no_change=epochs + 1)
+            fits["ours"] = lambda: _timed_fit(
+                ours, X, y, max_iter=epochs, tol=0.0, n_iter_no_change=epochs + 1
+            )
         times, last = _alternate(fits, args.repeats)
         row["reference"] = "LogisticRegression fit"
         row["reference_s"] = float(np.median(times["LogisticRegression"]))
         if epochs is not None:
             row["ours_s"] = float(np.median(times["ours"]))
             row["ratio"] = row["ours_s"] / row["reference_s"]
-            row.update({f"ours_{k}": v for k, v in _scores(last["ours"], X_test, y_test).items()})
+            row.update(
+                {
+                    f"ours_{k}": v
+                    for k, v in _scores(last["ours"], X_test, y_test).items()
+                }
+            )
         if args.memory:
             peak = _peak_memory(ours, X, y, max_iter=2)
             n_outputs = 1 if binary else n_classes
@@ -273,12 +297,17 @@ def run_case(name, kind, ours, peer, data, n_classes, f_star, args):
         return row
 
     times, last = _alternate(
-        {"ours": lambda: _timed_fit(ours, X, y), "peer": lambda: _timed_fit(peer, X, y)},
+        {
+            "ours": lambda: _timed_fit(ours, X, y),
+            "peer": lambda: _timed_fit(peer, X, y),
+        },
         args.repeats,
     )
     est, ref = last["ours"], last["peer"]
     row["peer"] = type(ref).__name__
-    row["ours_s"], row["peer_s"] = (float(np.median(times[k])) for k in ("ours", "peer"))
+    row["ours_s"], row["peer_s"] = (
+        float(np.median(times[k])) for k in ("ours", "peer")
+    )
     row["ratio"] = row["ours_s"] / row["peer_s"]
     if kind == "epochs":
         row["ours_epoch_s"] = row["ours_s"] / est.n_iter_
@@ -316,23 +345,43 @@ def environment():
     cpu = platform.processor()
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+            cpu = next(
+                line.split(":", 1)[1].strip() for line in f if "model name" in line
+            )
     except (OSError, StopIteration):
         pass
     return {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "machine": {"cpu": cpu, "cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "machine": {
+            "cpu": cpu,
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+        },
         "versions": {
-            "python": platform.python_version(), "numpy": np.__version__,
-            "scipy": scipy.__version__, "scikit-learn": sklearn.__version__,
-            "skbackprop": skbackprop.__version__, "threadpoolctl": threadpoolctl.__version__,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "scikit-learn": sklearn.__version__,
+            "skbackprop": skbackprop.__version__,
+            "threadpoolctl": threadpoolctl.__version__,
         },
         "blas": [
-            {k: lib.get(k) for k in ("internal_api", "prefix", "version",
-                                      "architecture", "num_threads", "threading_layer")}
+            {
+                k: lib.get(k)
+                for k in (
+                    "internal_api",
+                    "prefix",
+                    "version",
+                    "architecture",
+                    "num_threads",
+                    "threading_layer",
+                )
+            }
             for lib in info
         ],
-        "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
+        "openblas_env": {
+            k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")
+        },
     }
 
 
@@ -346,8 +395,10 @@ def _fmt(x, unit=""):
 
 
 def print_header():
-    head = (f"{'workload':14} {'dtype':7} {'case':13} {'measure':16} "
-            f"{'skbackprop':>11} {'peer':>11} {'ratio':>7}  peer")
+    head = (
+        f"{'workload':14} {'dtype':7} {'case':13} {'measure':16} "
+        f"{'skbackprop':>11} {'peer':>11} {'ratio':>7}  peer"
+    )
     print(head)
     print("-" * len(head))
 
@@ -358,31 +409,47 @@ def print_table(rows):
         if r["kind"] == "to_optimum":
             measure = f"to gap<{GAP:g}"
             ours = _fmt(r.get("ours_s"), "s") if r["ours_epochs"] else "never"
-            print(f"{w:14} {d:7} {c:13} {measure:16} {ours:>11} "
-                  f"{_fmt(r['reference_s'], 's'):>11} {_fmt(r.get('ratio')):>7}  "
-                  f"LogisticRegression (ours: {r['ours_epochs'] or 'never'} epochs, gap "
-                  f"{r['ours_final_gap']:.2g}; SGDClassifier: {r['peer_epochs'] or 'never'}"
-                  f" epochs, gap {r['peer_final_gap']:.2g})")
+            print(
+                f"{w:14} {d:7} {c:13} {measure:16} {ours:>11} "
+                f"{_fmt(r['reference_s'], 's'):>11} {_fmt(r.get('ratio')):>7}  "
+                f"LogisticRegression (ours: {r['ours_epochs'] or 'never'} epochs, gap "
+                f"{r['ours_final_gap']:.2g}; SGDClassifier: "
+                f"{r['peer_epochs'] or 'never'}"
+                f" epochs, gap {r['peer_final_gap']:.2g})"
+            )
             if "ours_memory_ratio" in r:
-                print(f"{'':14} {'':7} {'':13} {'mem/(X+params)':16} "
-                      f"{r['ours_memory_ratio']:11.3f}")
+                print(
+                    f"{'':14} {'':7} {'':13} {'mem/(X+params)':16} "
+                    f"{r['ours_memory_ratio']:11.3f}"
+                )
             continue
         if r["kind"] == "epochs":
-            print(f"{w:14} {d:7} {c:13} {'time/epoch':16} {_fmt(r['ours_epoch_s'], 's'):>11} "
-                  f"{_fmt(r['peer_epoch_s'], 's'):>11} "
-                  f"{r['ours_epoch_s'] / r['peer_epoch_s']:7.3f}  {r['peer']}")
+            print(
+                f"{w:14} {d:7} {c:13} {'time/epoch':16} "
+                f"{_fmt(r['ours_epoch_s'], 's'):>11} "
+                f"{_fmt(r['peer_epoch_s'], 's'):>11} "
+                f"{r['ours_epoch_s'] / r['peer_epoch_s']:7.3f}  {r['peer']}"
+            )
         else:
-            print(f"{w:14} {d:7} {c:13} {'fit time':16} {_fmt(r['ours_s'], 's'):>11} "
-                  f"{_fmt(r['peer_s'], 's'):>11} {r['ratio']:7.3f}  {r['peer']}")
-        print(f"{'':14} {'':7} {'':13} {'test log-loss':16} {r['ours_log_loss']:11.4f} "
-              f"{r['peer_log_loss']:11.4f} {'':7}  accuracy {r['ours_accuracy']:.4f} "
-              f"vs {r['peer_accuracy']:.4f}")
+            print(
+                f"{w:14} {d:7} {c:13} {'fit time':16} {_fmt(r['ours_s'], 's'):>11} "
+                f"{_fmt(r['peer_s'], 's'):>11} {r['ratio']:7.3f}  {r['peer']}"
+            )
+        print(
+            f"{'':14} {'':7} {'':13} {'test log-loss':16} {r['ours_log_loss']:11.4f} "
+            f"{r['peer_log_loss']:11.4f} {'':7}  accuracy {r['ours_accuracy']:.4f} "
+            f"vs {r['peer_accuracy']:.4f}"
+        )
         if "ours_memory_ratio" in r:
-            print(f"{'':14} {'':7} {'':13} {'mem/(X+params)':16} "
-                  f"{r['ours_memory_ratio']:11.3f} {r['peer_memory_ratio']:11.3f}")
+            print(
+                f"{'':14} {'':7} {'':13} {'mem/(X+params)':16} "
+                f"{r['ours_memory_ratio']:11.3f} {r['peer_memory_ratio']:11.3f}"
+            )
         if r["kind"] == "optimum":
-            print(f"{'':14} {'':7} {'':13} {'objective gap':16} {r['ours_gap']:11.1e} "
-                  f"{r['peer_gap']:11.1e}")
+            print(
+                f"{'':14} {'':7} {'':13} {'objective gap':16} {r['ours_gap']:11.1e} "
+                f"{r['peer_gap']:11.1e}"
+            )
 
 
 # Main ----------------------------------------------------------------------
@@ -390,39 +457,69 @@ def print_table(rows):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workload", nargs="+", choices=list(WORKLOADS),
-                        default=list(WORKLOADS))
-    parser.add_argument("--dtype", nargs="+", choices=["float64", "float32"],
-                        default=["float64", "float32"])
-    parser.add_argument("--case", nargs="+", default=None,
-                        help="only these cases (e.g. mlp-adam linear-lbfgs)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="timed fits per estimator (default 5; 3 with --quick)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smaller data, fewer epochs and repeats (< 2 minutes)")
-    parser.add_argument("--blas-threads", type=int, default=None,
-                        help="limit BLAS threads for both sides (default: each "
-                             "library's own choice)")
-    parser.add_argument("--no-memory", dest="memory", action="store_false",
-                        help="skip the (untimed) tracemalloc fits")
+    parser.add_argument(
+        "--workload", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS)
+    )
+    parser.add_argument(
+        "--dtype",
+        nargs="+",
+        choices=["float64", "float32"],
+        default=["float64", "float32"],
+    )
+    parser.add_argument(
+        "--case",
+        nargs="+",
+        default=None,
+        help="only these cases (e.g. mlp-adam linear-lbfgs)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="timed fits per estimator (default 5; 3 with --quick)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller data, fewer epochs and repeats (< 2 minutes)",
+    )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        help="limit BLAS threads for both sides (default: each library's own choice)",
+    )
+    parser.add_argument(
+        "--no-memory",
+        dest="memory",
+        action="store_false",
+        help="skip the (untimed) tracemalloc fits",
+    )
     parser.add_argument("--output", type=Path, default=None, help="JSON file to write")
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 3 if args.quick else 5
 
     env = environment()
-    print(f"skbackprop {env['versions']['skbackprop']}, scikit-learn "
-          f"{env['versions']['scikit-learn']}, numpy {env['versions']['numpy']}; "
-          f"{env['machine']['cpu']} x{env['machine']['cpu_count']}")
+    print(
+        f"skbackprop {env['versions']['skbackprop']}, scikit-learn "
+        f"{env['versions']['scikit-learn']}, numpy {env['versions']['numpy']}; "
+        f"{env['machine']['cpu']} x{env['machine']['cpu_count']}"
+    )
     for lib in env["blas"]:
-        print(f"  {lib['internal_api']} {lib['version']} kernel={lib['architecture']} "
-              f"threads={lib['num_threads']} ({lib['prefix']})")
+        print(
+            f"  {lib['internal_api']} {lib['version']} kernel={lib['architecture']} "
+            f"threads={lib['num_threads']} ({lib['prefix']})"
+        )
     if env["openblas_env"]:
         print(f"  environment: {env['openblas_env']}")
     print(f"  medians of {args.repeats} alternating fits; ratio = skbackprop / peer\n")
 
-    limits = (threadpoolctl.threadpool_limits(args.blas_threads, user_api="blas")
-              if args.blas_threads else None)
+    limits = (
+        threadpoolctl.threadpool_limits(args.blas_threads, user_api="blas")
+        if args.blas_threads
+        else None
+    )
     rows = []
     print_header()
     for workload in args.workload:
@@ -430,19 +527,35 @@ def main(argv=None):
         X_all, y_all = loader(quick if args.quick else full)
         for dtype in args.dtype:
             X_all_d = X_all.astype(dtype)
-            X, X_test, y, y_test = train_test_split(X_all_d, y_all, test_size=0.2,
-                                                    random_state=0, stratify=y_all)
+            X, X_test, y, y_test = train_test_split(
+                X_all_d, y_all, test_size=0.2, random_state=0, stratify=y_all
+            )
             n_classes = np.unique(y).size
             f_star = _optimum(X, y, n_classes)
-            for name, kind, ours, peer in _cases(workload, X.shape[0], n_classes == 2,
-                                                 args.quick):
+            for name, kind, ours, peer in _cases(
+                workload, X.shape[0], n_classes == 2, args.quick
+            ):
                 if args.case and name not in args.case:
                     continue
-                row = run_case(name, kind, ours, peer, (X, X_test, y, y_test),
-                               n_classes, f_star, args)
-                row.update(workload=workload, dtype=dtype, n_samples=X.shape[0],
-                           n_features=X.shape[1], n_classes=n_classes,
-                           sparse=sparse.issparse(X), optimum=f_star)
+                row = run_case(
+                    name,
+                    kind,
+                    ours,
+                    peer,
+                    (X, X_test, y, y_test),
+                    n_classes,
+                    f_star,
+                    args,
+                )
+                row.update(
+                    workload=workload,
+                    dtype=dtype,
+                    n_samples=X.shape[0],
+                    n_features=X.shape[1],
+                    n_classes=n_classes,
+                    sparse=sparse.issparse(X),
+                    optimum=f_star,
+                )
                 rows.append(row)
                 print_table([row])
     if limits is not None:
@@ -453,8 +566,17 @@ def main(argv=None):
         f"{datetime.datetime.now():%Y%m%d-%H%M%S}{'-quick' if args.quick else ''}.json"
     )
     with open(output, "w") as f:
-        json.dump({"environment": env, "args": {k: str(v) for k, v in vars(args).items()},
-                   "gap": GAP, "alpha": ALPHA, "results": rows}, f, indent=1)
+        json.dump(
+            {
+                "environment": env,
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "gap": GAP,
+                "alpha": ALPHA,
+                "results": rows,
+            },
+            f,
+            indent=1,
+        )
     print(f"\nwritten {output}")
 
 

@@ -269,9 +269,9 @@ class Objective:
         # L2 penalty on the weights (not the biases)
         lam = self.penalty_strength(X.shape[0], sample_weight)
         if lam:
-            for l, ((W, _), (dW, _)) in enumerate(zip(layers, grads)):
+            for i, ((W, _), (dW, _)) in enumerate(zip(layers, grads, strict=True)):
                 flat = W.ravel()
                 loss += 0.5 * lam * float(flat @ flat)
-                scaled = _buffer(self.buffers, ("penalty", l), W.shape, W.dtype)
+                scaled = _buffer(self.buffers, ("penalty", i), W.shape, W.dtype)
                 dW += np.multiply(W, lam, out=scaled)
         return loss

@@ -106,7 +106,7 @@ def _blas_threads(objective, batch_size):
     """One BLAS thread for small batch products, else the user's setting
     (a context manager)."""
     units = objective.layout.layer_units
-    largest = batch_size * max(a * b for a, b in zip(units[:-1], units[1:]))
+    largest = batch_size * max(a * b for a, b in zip(units, units[1:], strict=False))
     if largest >= _SINGLE_THREAD_BELOW:
         return contextlib.nullcontext()
     return _threadpool_controller().limit(limits=1, user_api="blas")

@@ -91,6 +91,21 @@ _SHARED_ATTRIBUTES = """
 """
 
 
+def _column_rms(X, chunk_rows=4096):
+    """Root mean square of each column, without overflow and without a copy
+    of X larger than ``chunk_rows`` rows (sparse: of its stored values)."""
+    largest = float(abs(X).max()) if sparse.issparse(X) else max(X.max(), -X.min())
+    largest = largest if largest > 0 else 1.0
+    if sparse.issparse(X):
+        squares = np.asarray((X / largest).power(2).sum(axis=0)).ravel()
+    else:
+        squares = np.zeros(X.shape[1])
+        for start in range(0, X.shape[0], chunk_rows):
+            rows = X[start : start + chunk_rows] / largest
+            squares += np.einsum("ij,ij->j", rows, rows)
+    return largest * np.sqrt(squares / X.shape[0])
+
+
 class _LinearBackprop(BaseBackprop):
     """A network with no hidden layer: ``coef_`` and ``intercept_``."""
 
@@ -163,15 +178,14 @@ class _LinearBackprop(BaseBackprop):
         return np.zeros(layout.size, dtype=dtype)
 
     def _lbfgs_precondition(self, layout, X):
-        # L-BFGS works on W_j * max(|x_j|, 1): on raw features of any magnitude
-        # (even 1e150) its first trial step then stays of sensible size
-        if sparse.issparse(X):
-            scale = abs(X).max(axis=0).toarray().ravel()
-        else:
-            scale = np.maximum(X.max(axis=0), -X.min(axis=0))
+        # L-BFGS works on W_j * max(rms(x_j), 1): on raw features of any
+        # magnitude (even 1e150) its steps then stay of sensible size, while
+        # standardised features (rms 1) keep the plain L-BFGS path. Powers of
+        # two: scaling by them is exact, whatever the rounding of the rms.
+        exponents = np.round(np.log2(np.maximum(_column_rms(X), 1.0)))
         d = np.ones(layout.size)
         W, _ = layout.views(d)[0]
-        W /= np.maximum(scale, 1.0)[:, np.newaxis]
+        W *= np.exp2(-exponents)[:, np.newaxis]
         return d
 
     def _get_layers(self):

@@ -307,11 +307,20 @@ def run_lbfgs(
     grad = np.empty_like(theta)
     work = theta.copy()
     d = np.ones(theta.size) if precondition is None else precondition
+    evaluated = {}  # the last point evaluated, and the first loss
 
     def fun(u):
         np.multiply(d, u, out=work, casting="same_kind")
         loss = objective(work, X, T, sample_weight, grad)
+        evaluated.setdefault("start_loss", loss)
+        evaluated["u"] = u.copy()
         return loss, d * grad
+
+    def converged(u):
+        """``max |dJ/dtheta| <= tol``: the stopping rule, on the true gradient."""
+        if not np.array_equal(evaluated["u"], u):
+            fun(u)
+        return np.abs(grad).max(initial=0.0) <= tol
 
     def callback(intermediate_result):
         if not np.isfinite(intermediate_result.fun):
@@ -321,8 +330,13 @@ def run_lbfgs(
         _report(verbose, record)
         if on_epoch is not None and on_epoch(theta, record):
             raise StopIteration
+        if precondition is not None and converged(intermediate_result.x):
+            raise StopIteration
 
-    options = {"maxiter": max_iter, "maxfun": max_fun, "gtol": tol}
+    # scipy's gtol would test the gradient in the preconditioned variables u,
+    # a different rule for every scaling: test the true gradient instead
+    gtol = tol if precondition is None else 0.0
+    options = {"maxiter": max_iter, "maxfun": max_fun, "gtol": gtol}
     if ftol is not None:
         options.update(ftol=ftol, maxls=50)
     start = theta / d
@@ -338,7 +352,7 @@ def run_lbfgs(
         return record.loss_curve[-1] if record.loss_curve else np.nan
     if not np.isfinite(result.fun) or not np.isfinite(result.x).all():
         raise _lbfgs_divergence_error(result.fun)
-    start_loss = fun(start)[0]
+    start_loss = evaluated["start_loss"]
     if result.fun > start_loss:
         # a failed first line search (its trial step has norm 1, far too long
         # when the gradient is huge, e.g. features of magnitude 1e150) can end

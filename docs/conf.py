@@ -47,7 +47,6 @@ numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 
 
-
 # Docstrings inherited from scikit-learn (score, get_params, set_*_request, ...)
 # point at labels and glossary terms of scikit-learn's own site. Without
 # intersphinx those cannot resolve, so they are shown as plain text.
@@ -95,7 +94,8 @@ sphinx_gallery_conf = {
 # examples run non-interactively
 os.environ.setdefault("MPLBACKEND", "Agg")
 warnings.filterwarnings(
-    "ignore", category=UserWarning,
+    "ignore",
+    category=UserWarning,
     message="Matplotlib is currently using agg, which is a non-GUI backend",
 )
 

@@ -54,8 +54,10 @@ rows = {}
 for name, est in estimators.items():
     yy = (y == 2) if "binary" in name else y
     report = check_gradients(est, X, yy, random_state=0)
-    rows[name] = {"max_abs_error": report.max_abs_error,
-                  "max_rel_error": report.max_rel_error}
+    rows[name] = {
+        "max_abs_error": report.max_abs_error,
+        "max_rel_error": report.max_rel_error,
+    }
 pd.DataFrame(rows).T
 
 # %%
@@ -83,21 +85,21 @@ def loss(W):
 
 def grad_correct(W):
     _, dS = gradients.softmax_cross_entropy(X @ W.T, Y)
-    return dS.T @ X                                   # (P - Y)^T X / n
+    return dS.T @ X  # (P - Y)^T X / n
 
 
 def grad_forgot_target(W):
     P = gradients.softmax(X @ W.T)
-    return P.T @ X / len(X)                           # P instead of P - Y
+    return P.T @ X / len(X)  # P instead of P - Y
 
 
 def grad_wrong_sign(W):
-    return -grad_correct(W)                           # Y - P
+    return -grad_correct(W)  # Y - P
 
 
 def grad_forgot_mean(W):
     _, dS = gradients.softmax_cross_entropy(X @ W.T, Y)
-    return (dS * len(X)).T @ X                        # sum instead of mean
+    return (dS * len(X)).T @ X  # sum instead of mean
 
 
 def numeric_gradient(f, W, eps=1e-6):
@@ -122,8 +124,9 @@ for name, grad in candidates.items():
     diff = np.abs(analytic - numeric)
     errors[name] = {
         "max_abs_error": diff.max(),
-        "max_rel_error": (diff / np.maximum(np.maximum(np.abs(analytic),
-                                                       np.abs(numeric)), 1e-3)).max(),
+        "max_rel_error": (
+            diff / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), 1e-3)
+        ).max(),
     }
 pd.DataFrame(errors).T
 

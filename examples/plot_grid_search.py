@@ -17,7 +17,6 @@ on a subset of the digits data.
 import warnings
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -75,8 +74,14 @@ table.sort_values("rank_test_score").round(4).head(10)
 fig, ax = plt.subplots(figsize=(6, 4))
 for solver, group in table.groupby("solver"):
     group = group.sort_values("alpha")
-    ax.errorbar(group["alpha"].astype(float), group["mean_test_score"],
-                yerr=group["std_test_score"], marker="o", capsize=3, label=solver)
+    ax.errorbar(
+        group["alpha"].astype(float),
+        group["mean_test_score"],
+        yerr=group["std_test_score"],
+        marker="o",
+        capsize=3,
+        label=solver,
+    )
 ax.set_xscale("log")
 ax.set_xlabel("alpha")
 ax.set_ylabel("mean CV accuracy")

@@ -53,15 +53,17 @@ for solver, params in settings.items():
             model.fit(X_train, y_train)
         elapsed = time.perf_counter() - start
         fitted[(cls.__name__, solver)] = model
-        rows.append({
-            "model": cls.__name__,
-            "solver": solver,
-            "epochs": model.n_iter_,
-            "fit time [s]": elapsed,
-            "final training loss": model.loss_,
-            "test accuracy": model.score(X_test, y_test),
-            "test log-loss": log_loss(y_test, model.predict_proba(X_test)),
-        })
+        rows.append(
+            {
+                "model": cls.__name__,
+                "solver": solver,
+                "epochs": model.n_iter_,
+                "fit time [s]": elapsed,
+                "final training loss": model.loss_,
+                "test accuracy": model.score(X_test, y_test),
+                "test log-loss": log_loss(y_test, model.predict_proba(X_test)),
+            }
+        )
 
 # %%
 # Accuracy and time
@@ -82,7 +84,7 @@ pd.DataFrame(rows).round(4)
 # :class:`~skbackprop.LossCurveDisplay` accepts any estimator with a
 # ``loss_curve_``, MLPClassifier included, so both can share one axes.
 fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-for ax, solver in zip(axes, settings):
+for ax, solver in zip(axes, settings, strict=False):
     for name in ("MLPBackprop", "MLPClassifier"):
         LossCurveDisplay.from_estimator(fitted[(name, solver)], ax=ax, name=name)
     ax.set_yscale("log")
@@ -97,5 +99,7 @@ fig.tight_layout()
 ours, theirs = fitted[("MLPBackprop", "adam")], fitted[("MLPClassifier", "adam")]
 print("shapes:", [c.shape for c in ours.coefs_], [c.shape for c in theirs.coefs_])
 print("output:", ours.out_activation_, theirs.out_activation_)
-print("largest weight difference:",
-      max(abs(a - b).max() for a, b in zip(ours.coefs_, theirs.coefs_)))
+print(
+    "largest weight difference:",
+    max(abs(a - b).max() for a, b in zip(ours.coefs_, theirs.coefs_, strict=False)),
+)

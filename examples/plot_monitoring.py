@@ -100,11 +100,19 @@ for path, fit in epochs.groupby("parent_task_id_path"):
     if path[1] == 0:  # an evaluation of a candidate on a fold
         alpha = alphas[path[2] // n_splits]
         color = f"C{alphas.index(alpha)}"
-        ax.plot(fit["task_id"] + 1, fit["accuracy"], color=color, alpha=0.5,
-                label=f"alpha={alpha:g}" if path[2] % n_splits == 0 else None)
+        ax.plot(
+            fit["task_id"] + 1,
+            fit["accuracy"],
+            color=color,
+            alpha=0.5,
+            label=f"alpha={alpha:g}" if path[2] % n_splits == 0 else None,
+        )
     else:  # the refit on all the training data
         ax.plot(fit["task_id"] + 1, fit["accuracy"], "k--", label="refit (best alpha)")
-ax.set(xlabel="epoch", ylabel="training accuracy",
-       title="GridSearchCV over alpha, every fit")
+ax.set(
+    xlabel="epoch",
+    ylabel="training accuracy",
+    title="GridSearchCV over alpha, every fit",
+)
 ax.legend()
 plt.show()

@@ -68,8 +68,9 @@ train_stop = n_samples - chunk_size
 X_test, y_test = np.asarray(X[train_stop:]), np.asarray(y[train_stop:])
 classes = np.arange(3)
 
-clf = SoftmaxClassifier(solver="sgd", learning_rate_init=0.05, batch_size=500,
-                        random_state=0)
+clf = SoftmaxClassifier(
+    solver="sgd", learning_rate_init=0.05, batch_size=500, random_state=0
+)
 test_accuracy = []
 tracemalloc.start()
 for epoch in range(3):
@@ -85,8 +86,10 @@ tracemalloc.stop()
 # Memory stays bounded
 # --------------------
 # The peak is set by one chunk (and its one-hot targets), not by the file.
-print(f"peak memory while training: {peak / 1e6:.2f} MB "
-      f"({100 * peak / X.nbytes:.1f}% of the {X.nbytes / 1e6:.0f} MB array)")
+print(
+    f"peak memory while training: {peak / 1e6:.2f} MB "
+    f"({100 * peak / X.nbytes:.1f}% of the {X.nbytes / 1e6:.0f} MB array)"
+)
 
 # %%
 # ``loss_curve_`` holds one entry per ``partial_fit`` call, that is per chunk.

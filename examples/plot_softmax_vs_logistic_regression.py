@@ -62,7 +62,10 @@ proba = pd.DataFrame(
     np.hstack([ours.predict_proba(X[rows]), theirs.predict_proba(X[rows])]),
     index=pd.Index(rows, name="sample"),
     columns=pd.MultiIndex.from_product(
-        [["SoftmaxClassifier", "LogisticRegression"], [f"class {c}" for c in ours.classes_]]
+        [
+            ["SoftmaxClassifier", "LogisticRegression"],
+            [f"class {c}" for c in ours.classes_],
+        ]
     ),
 )
 proba.round(6)
@@ -100,8 +103,7 @@ print(f"largest coefficient difference: {np.abs(ours.coef_ - theirs.coef_).max()
 # same optimum with far more, cheaper, iterations; it stops once an iteration
 # improves the loss by less than ``tol``, a few digits short of where L-BFGS
 # gets.
-gd = SoftmaxClassifier(alpha=1 / (C * n_samples), solver="gd", tol=1e-8,
-                       max_iter=5000)
+gd = SoftmaxClassifier(alpha=1 / (C * n_samples), solver="gd", tol=1e-8, max_iter=5000)
 timings["SoftmaxClassifier (gd)"] = fit_time(gd, repeats=1)
 pd.DataFrame(
     {
@@ -112,9 +114,13 @@ pd.DataFrame(
             "SoftmaxClassifier (gd)": gd.n_iter_,
         },
         "max |P - P_sklearn|": {
-            "SoftmaxClassifier (lbfgs)": np.abs(ours.predict_proba(X) - theirs.predict_proba(X)).max(),
+            "SoftmaxClassifier (lbfgs)": np.abs(
+                ours.predict_proba(X) - theirs.predict_proba(X)
+            ).max(),
             "LogisticRegression (lbfgs)": 0.0,
-            "SoftmaxClassifier (gd)": np.abs(gd.predict_proba(X) - theirs.predict_proba(X)).max(),
+            "SoftmaxClassifier (gd)": np.abs(
+                gd.predict_proba(X) - theirs.predict_proba(X)
+            ).max(),
         },
     }
 ).round({"fit time [ms]": 1})
@@ -139,10 +145,16 @@ lr_C = LogisticRegression(C=C, tol=1e-10, max_iter=1000).fit(Xb, yb)
 lr_2C = LogisticRegression(C=2 * C, tol=1e-10, max_iter=1000).fit(Xb, yb)
 
 w = lr_2C.coef_[0]
-print("softmax rows are +-w/2:",
-      np.allclose(softmax.coef_[1], w / 2, atol=1e-4),
-      np.allclose(softmax.coef_[0], -w / 2, atol=1e-4))
-print(f"SoftmaxClassifier vs LogisticRegression(C=2C): "
-      f"{np.abs(softmax.predict_proba(Xb) - lr_2C.predict_proba(Xb)).max():.1e}")
-print(f"LogisticRegressionGD vs LogisticRegression(C=C): "
-      f"{np.abs(sigmoid.predict_proba(Xb) - lr_C.predict_proba(Xb)).max():.1e}")
+print(
+    "softmax rows are +-w/2:",
+    np.allclose(softmax.coef_[1], w / 2, atol=1e-4),
+    np.allclose(softmax.coef_[0], -w / 2, atol=1e-4),
+)
+print(
+    f"SoftmaxClassifier vs LogisticRegression(C=2C): "
+    f"{np.abs(softmax.predict_proba(Xb) - lr_2C.predict_proba(Xb)).max():.1e}"
+)
+print(
+    f"LogisticRegressionGD vs LogisticRegression(C=C): "
+    f"{np.abs(sigmoid.predict_proba(Xb) - lr_C.predict_proba(Xb)).max():.1e}"
+)

@@ -58,8 +58,10 @@ fig.tight_layout()
 # flattest directions is slow. That is the price of its simplicity, and the
 # reason the mini-batch and quasi-Newton solvers exist.
 for solver, clf in models.items():
-    print(f"{solver:>6}: {clf.n_iter_:4d} iterations, final loss {clf.loss_:.4f}, "
-          f"test accuracy {clf.score(X_test, y_test):.3f}")
+    print(
+        f"{solver:>6}: {clf.n_iter_:4d} iterations, final loss {clf.loss_:.4f}, "
+        f"test accuracy {clf.score(X_test, y_test):.3f}"
+    )
 
 # %%
 # Early stopping
@@ -85,8 +87,10 @@ display = LossCurveDisplay.from_estimator(mlp)
 display.ax_.set_title("MLPBackprop (sgd) with early stopping")
 display.figure_.tight_layout()
 
-print(f"stopped after {mlp.n_iter_} epochs; best validation accuracy "
-      f"{mlp.best_validation_score_:.3f}; test accuracy {mlp.score(X_test, y_test):.3f}")
+print(
+    f"stopped after {mlp.n_iter_} epochs; best validation accuracy "
+    f"{mlp.best_validation_score_:.3f}; test accuracy {mlp.score(X_test, y_test):.3f}"
+)
 
 # %%
 # The display stores the data it draws, so the figure can be restyled or

@@ -25,8 +25,14 @@ def _models(n_train):
     mlp = {"hidden_layer_sizes": (64,), "max_iter": 100, "random_state": 0}
     return [
         ("SoftmaxClassifier (lbfgs)", SoftmaxClassifier(alpha=1 / (C * n_train))),
-        ("SoftmaxClassifier (gd)", SoftmaxClassifier(alpha=1 / (C * n_train), solver="gd")),
-        ("LogisticRegressionGD (gd, OvR)", LogisticRegressionGD(alpha=1 / (C * n_train))),
+        (
+            "SoftmaxClassifier (gd)",
+            SoftmaxClassifier(alpha=1 / (C * n_train), solver="gd"),
+        ),
+        (
+            "LogisticRegressionGD (gd, OvR)",
+            LogisticRegressionGD(alpha=1 / (C * n_train)),
+        ),
         ("sklearn LogisticRegression", LogisticRegression(C=C, max_iter=1000)),
         ("MLPBackprop (adam)", MLPBackprop(**mlp)),
         ("sklearn MLPClassifier (adam)", MLPClassifier(**mlp)),
@@ -39,8 +45,10 @@ def main():
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=0
     )
-    print(f"digits: {X_train.shape[0]} training / {X_test.shape[0]} test samples, "
-          f"{X.shape[1]} features, 10 classes (features standardised)\n")
+    print(
+        f"digits: {X_train.shape[0]} training / {X_test.shape[0]} test samples, "
+        f"{X.shape[1]} features, 10 classes (features standardised)\n"
+    )
     header = f"{'model':<32} {'accuracy':>9} {'log-loss':>9} {'fit time':>9}"
     print(header)
     print("-" * len(header))

@@ -22,7 +22,11 @@ from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from ._callbacks import callback_bases, fit_task
 from ._network import Objective, predict_scores, probabilities
@@ -52,7 +56,10 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -152,8 +159,9 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
         # begun before the state is saved: a failed fit still tears callbacks down
-        task = fit_task(self, X, y, sample_weight,
-                        max_epochs=1 if incremental else self.max_iter)
+        task = fit_task(
+            self, X, y, sample_weight, max_epochs=1 if incremental else self.max_iter
+        )
         saved_state = dict(self.__dict__)
         try:
             return self._train(X, y, sample_weight, incremental, classes, task)
@@ -166,15 +174,22 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
     def _train(self, X, y, sample_weight, incremental, classes, task):
         continuing = (incremental or self.warm_start) and hasattr(self, "classes_")
         X, y_enc, sample_weight = self._validate_training_data(
-            X, y, sample_weight, incremental=incremental, classes=classes,
+            X,
+            y,
+            sample_weight,
+            incremental=incremental,
+            classes=classes,
             continuing=continuing,
         )
         objective, T = self._build_objective(X, y_enc)
         if continuing:
             # the helpers change in place: train on copies, so that a failed
             # call leaves the stored ones (and the next call) as they were
-            rng = (copy.deepcopy(self._rng) if incremental
-                   else check_random_state(self.random_state))
+            rng = (
+                copy.deepcopy(self._rng)
+                if incremental
+                else check_random_state(self.random_state)
+            )
             theta = objective.layout.pack(*self._get_layers(), dtype=X.dtype)
             record = copy.deepcopy(self._record)
         else:
@@ -188,27 +203,50 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
 
         if self.solver == "lbfgs":
             loss = run_lbfgs(
-                objective, theta, X, T, sample_weight, record=record,
-                max_iter=self.max_iter, max_fun=self._max_fun, tol=self.tol,
+                objective,
+                theta,
+                X,
+                T,
+                sample_weight,
+                record=record,
+                max_iter=self.max_iter,
+                max_fun=self._max_fun,
+                tol=self.tol,
                 ftol=self._lbfgs_ftol,
                 precondition=self._lbfgs_precondition(objective.layout, X),
-                verbose=self.verbose, on_epoch=on_epoch,
+                verbose=self.verbose,
+                on_epoch=on_epoch,
             )
         else:
             loss = self._train_stochastic(
-                objective, theta, X, y_enc, T, sample_weight, rng, record,
-                incremental, continuing, on_epoch,
+                objective,
+                theta,
+                X,
+                y_enc,
+                T,
+                sample_weight,
+                rng,
+                record,
+                incremental,
+                continuing,
+                on_epoch,
             )
         self._set_layers(*objective.layout.unpack(theta))
         self._set_training_attributes(record, loss, rng)
         task.end()
         return self
 
-    def _validate_training_data(self, X, y, sample_weight, *, incremental, classes,
-                                continuing):
+    def _validate_training_data(
+        self, X, y, sample_weight, *, incremental, classes, continuing
+    ):
         """Validated X, encoded labels and combined sample/class weights."""
         X, y = validate_data(
-            self, X, y, accept_sparse=("csr", "csc"), dtype=_DTYPES, reset=not continuing
+            self,
+            X,
+            y,
+            accept_sparse=("csr", "csc"),
+            dtype=_DTYPES,
+            reset=not continuing,
         )
         check_classification_targets(y)
         y_enc = self._encode_labels(y, classes, incremental, continuing)
@@ -221,7 +259,8 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
             if incremental and self.class_weight == "balanced":
                 raise ValueError(
                     "class_weight='balanced' is not supported by partial_fit: compute "
-                    "the weights once with sklearn.utils.compute_class_weight('balanced',"
+                    "the weights once with sklearn.utils.compute_class_weight("
+                    "'balanced',"
                     " classes=classes, y=y) and pass them as a dict."
                 )
             weights = compute_class_weight(
@@ -272,7 +311,8 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
         if self.classes_.size < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the "
-                f"data, but the data contain only one class: {self.classes_.tolist()[0]!r}."
+                "data, but the data contain only one class: "
+                f"{self.classes_.tolist()[0]!r}."
             )
         return np.searchsorted(self.classes_, y)
 
@@ -329,12 +369,29 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
             else sample_weight / sample_weight.sum()
         )
         return auto_learning_rate(
-            self.solver, X, w, self._curvature, self.alpha, self._fit_intercept(),
+            self.solver,
+            X,
+            w,
+            self._curvature,
+            self.alpha,
+            self._fit_intercept(),
             batch_size,
         )
 
-    def _train_stochastic(self, objective, theta, X, y_enc, T, sample_weight, rng,
-                          record, incremental, continuing, on_epoch=None):
+    def _train_stochastic(
+        self,
+        objective,
+        theta,
+        X,
+        y_enc,
+        T,
+        sample_weight,
+        rng,
+        record,
+        incremental,
+        continuing,
+        on_epoch=None,
+    ):
         record.early_stopping = self.early_stopping and not incremental
         validation_score = None
         if record.early_stopping:
@@ -349,15 +406,29 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
         else:
             learning_rate_init = self._learning_rate_init(X, sample_weight, batch_size)
             optimizer = make_optimizer(
-                self.solver, theta.size, theta.dtype, learning_rate_init,
+                self.solver,
+                theta.size,
+                theta.dtype,
+                learning_rate_init,
                 self.get_params(),
             )
         run_stochastic(
-            objective, theta, optimizer, X, T, sample_weight, record=record,
-            batch_size=batch_size, shuffle=self.shuffle, rng=rng,
-            max_iter=self.max_iter, n_iter_no_change=self.n_iter_no_change,
-            incremental=incremental, validation_score=validation_score,
-            verbose=self.verbose, on_epoch=on_epoch,
+            objective,
+            theta,
+            optimizer,
+            X,
+            T,
+            sample_weight,
+            record=record,
+            batch_size=batch_size,
+            shuffle=self.shuffle,
+            rng=rng,
+            max_iter=self.max_iter,
+            n_iter_no_change=self.n_iter_no_change,
+            incremental=incremental,
+            validation_score=validation_score,
+            verbose=self.verbose,
+            on_epoch=on_epoch,
         )
         if record.early_stopping and record.best_theta is not None:
             theta[...] = record.best_theta
@@ -373,7 +444,9 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
         indices = np.arange(X.shape[0])
         try:
             train, val = train_test_split(
-                indices, test_size=self.validation_fraction, random_state=rng,
+                indices,
+                test_size=self.validation_fraction,
+                random_state=rng,
                 stratify=y_enc,
             )
         except ValueError:
@@ -391,8 +464,9 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
 
         def validation_score(theta):
             S = predict_scores(objective.layout.views(theta), X_val, activation)
-            return accuracy_score(y_val, _labels_from_scores(S, output),
-                                  sample_weight=w_val)
+            return accuracy_score(
+                y_val, _labels_from_scores(S, output), sample_weight=w_val
+            )
 
         w_train = None if sample_weight is None else sample_weight[train]
         X_train = X[train]
@@ -448,10 +522,13 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
     def _scores(self, X):
         """Class scores ``S`` of shape (n_samples, n_outputs)."""
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=_DTYPES,
-                          reset=False)
+        X = validate_data(
+            self, X, accept_sparse=("csr", "csc"), dtype=_DTYPES, reset=False
+        )
         coefs, intercepts = self._get_layers()
-        return predict_scores(list(zip(coefs, intercepts)), X, self._activation())
+        return predict_scores(
+            list(zip(coefs, intercepts, strict=True)), X, self._activation()
+        )
 
     def _output_unit(self):
         return self._output(self.classes_.size)[0]
@@ -513,4 +590,3 @@ def _labels_from_scores(S, output):
     if S.shape[1] == 1:
         return (S[:, 0] > 0).astype(np.intp)
     return S.argmax(axis=1)
-

@@ -65,14 +65,16 @@ class FitTask:
         self._epoch = self._context.subcontext(task_name=self._epoch_name)
         self._n_epochs += 1
         self._epoch.call_on_fit_task_begin(
-            estimator=self._estimator, **self._data,
+            estimator=self._estimator,
+            **self._data,
             reconstruction_attributes=lambda: self._fitted_attributes(theta),
         )
 
     def _on_epoch(self, theta, record):
         """End the epoch that just ran; begin the next unless training stops."""
         stop = self._epoch.call_on_fit_task_end(
-            estimator=self._estimator, **self._data,
+            estimator=self._estimator,
+            **self._data,
             reconstruction_attributes=lambda: self._fitted_attributes(theta),
         )
         self._epoch = None
@@ -88,7 +90,8 @@ class FitTask:
         fitted = copy.copy(self._estimator)
         fitted._set_layers(*self._layout.unpack(theta))
         return {
-            name: value for name, value in vars(fitted).items()
+            name: value
+            for name, value in vars(fitted).items()
             if name.endswith("_") and not name.startswith("_")
         }
 

@@ -43,8 +43,9 @@ class GradientCheckReport:
     details: dict = field(default_factory=dict)
 
 
-def check_gradients(estimator, X, y, *, sample_weight=None, epsilon=1e-6,
-                    random_state=None):
+def check_gradients(
+    estimator, X, y, *, sample_weight=None, epsilon=1e-6, random_state=None
+):
     r"""Compare an estimator's analytic gradient with finite differences.
 
     The objective is the estimator's full training objective (weighted mean
@@ -111,14 +112,17 @@ def check_gradients(estimator, X, y, *, sample_weight=None, epsilon=1e-6,
         shifted[j] = theta[j]
         numeric[j] = (plus - minus) / (2 * epsilon)
     abs_err = np.abs(analytic - numeric)
-    rel_err = abs_err / np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), _FLOOR)
+    rel_err = abs_err / np.maximum(
+        np.maximum(np.abs(analytic), np.abs(numeric)), _FLOOR
+    )
     details = {}
     for name, index in names.items():
-        details[name] = (float(abs_err[index].max(initial=0.0)),
-                         float(rel_err[index].max(initial=0.0)))
+        details[name] = (
+            float(abs_err[index].max(initial=0.0)),
+            float(rel_err[index].max(initial=0.0)),
+        )
     return GradientCheckReport(
         max_abs_error=float(abs_err.max(initial=0.0)),
         max_rel_error=float(rel_err.max(initial=0.0)),
         details=details,
     )
-

@@ -15,7 +15,8 @@ Backward, starting from :math:`\partial L / \partial S` (which is
 
     \frac{\partial L}{\partial W_l} = A_{l-1}^\top \frac{\partial L}{\partial Z_l},
     \quad
-    \frac{\partial L}{\partial b_l} = \sum_i \Big(\frac{\partial L}{\partial Z_l}\Big)_i,
+    \frac{\partial L}{\partial b_l} =
+        \sum_i \Big(\frac{\partial L}{\partial Z_l}\Big)_i,
     \quad
     \frac{\partial L}{\partial Z_{l-1}} =
         \Big(\frac{\partial L}{\partial Z_l} W_l^\top\Big) \odot f'(Z_{l-1}).
@@ -135,12 +136,12 @@ def forward(layers, X, activation, buffers=None):
     n_samples = X.shape[0]
     activations = [X]
     last = len(layers) - 1
-    for l, (W, b) in enumerate(layers):
-        Z = _buffer(buffers, ("Z", l), (n_samples, W.shape[1]), W.dtype)
+    for i, (W, b) in enumerate(layers):
+        Z = _buffer(buffers, ("Z", i), (n_samples, W.shape[1]), W.dtype)
         _matmul(activations[-1], W, out=Z)
         if b is not None:
             Z += b
-        if l < last:
+        if i < last:
             f(Z)
         activations.append(Z)
     return activations
@@ -163,18 +164,18 @@ def backward(layers, grads, activations, dS, activation, buffers=None):
     """
     derivative = ACTIVATIONS[activation][1]
     dZ = dS
-    for l in range(len(layers) - 1, -1, -1):
-        W = layers[l][0]
-        dW, db = grads[l]
-        A_prev = activations[l]
+    for i in range(len(layers) - 1, -1, -1):
+        W = layers[i][0]
+        dW, db = grads[i]
+        A_prev = activations[i]
         _matmul(A_prev.T, dZ, out=dW)
         if db is not None:
             # a product with ones (BLAS) sums the columns ~3x faster than np.sum
             ones = _buffer(buffers, "ones", (dZ.shape[0],), dZ.dtype)
             ones.fill(1)
             np.dot(ones, dZ, out=db)
-        if l > 0:
-            dA = _buffer(buffers, ("dA", l - 1), A_prev.shape, dZ.dtype)
+        if i > 0:
+            dA = _buffer(buffers, ("dA", i - 1), A_prev.shape, dZ.dtype)
             np.matmul(dZ, W.T, out=dA)
             derivative(A_prev, dA)
             dZ = dA

@@ -26,7 +26,9 @@ class Layout:
         self.fit_intercept = bool(fit_intercept)
         self._slices = []
         start = 0
-        for fan_in, fan_out in zip(self.layer_units[:-1], self.layer_units[1:]):
+        for fan_in, fan_out in zip(
+            self.layer_units[:-1], self.layer_units[1:], strict=True
+        ):
             w_slice = slice(start, start + fan_in * fan_out)
             start = w_slice.stop
             b_slice = None
@@ -60,10 +62,10 @@ class Layout:
         e.g. ``'coefs_[{}]'``.
         """
         names = {}
-        for l, (_, w_slice, b_slice) in enumerate(self._slices):
-            names[weight_name.format(l)] = w_slice
+        for i, (_, w_slice, b_slice) in enumerate(self._slices):
+            names[weight_name.format(i)] = w_slice
             if b_slice is not None:
-                names[bias_name.format(l)] = b_slice
+                names[bias_name.format(i)] = b_slice
         return names
 
     def pack(self, coefs, intercepts, dtype):
@@ -77,7 +79,9 @@ class Layout:
         dtype : numpy dtype
         """
         theta = np.empty(self.size, dtype=dtype)
-        for (W, b), coef, intercept in zip(self.views(theta), coefs, intercepts):
+        for (W, b), coef, intercept in zip(
+            self.views(theta), coefs, intercepts, strict=True
+        ):
             if np.shape(coef) != W.shape:
                 raise ValueError(
                     f"Stored weights of shape {np.shape(coef)} do not match the "

@@ -106,11 +106,16 @@ class LossCurveDisplay:
         self.validation_ax_ = self.validation_line_ = None
         if self.validation_scores is not None:
             self.validation_ax_ = ax.twinx()
-            style = {"label": f"{prefix}validation score", "color": "tab:orange",
-                     "linestyle": "--", **(validation_kw or {})}
+            style = {
+                "label": f"{prefix}validation score",
+                "color": "tab:orange",
+                "linestyle": "--",
+                **(validation_kw or {}),
+            }
             (self.validation_line_,) = self.validation_ax_.plot(
                 np.arange(1, len(self.validation_scores) + 1),
-                self.validation_scores, **style
+                self.validation_scores,
+                **style,
             )
             self.validation_ax_.set_ylabel("validation score")
             handles.append(self.validation_line_)
@@ -171,14 +176,14 @@ class LossCurveDisplay:
         check_is_fitted(estimator)
         if getattr(estimator, "loss_curve_", None) is None:
             raise AttributeError(
-                f"{type(estimator).__name__} is fitted but has no loss_curve_ to "
-                "plot."
+                f"{type(estimator).__name__} is fitted but has no loss_curve_ to plot."
             )
         validation_scores = getattr(estimator, "validation_scores_", None)
         display = cls(
             loss_curve=list(estimator.loss_curve_),
-            validation_scores=(None if validation_scores is None
-                               else list(validation_scores)),
+            validation_scores=(
+                None if validation_scores is None else list(validation_scores)
+            ),
             estimator_name=type(estimator).__name__,
         )
         return display.plot(ax=ax, name=name, **kwargs)

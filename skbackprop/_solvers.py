@@ -233,7 +233,9 @@ def _max_row_norm2(X, fit_intercept):
     return float(norms.max()) + fit_intercept
 
 
-def auto_learning_rate(solver, X, sample_weight, curvature, alpha, fit_intercept, batch_size):
+def auto_learning_rate(
+    solver, X, sample_weight, curvature, alpha, fit_intercept, batch_size
+):
     """Step size from a Lipschitz bound of the gradient (``learning_rate_init='auto'``).
 
     The Hessian of the cross-entropy w.r.t. the scores is bounded by

@@ -106,7 +106,9 @@ def _blas_threads(objective, batch_size):
     """One BLAS thread for small batch products, else the user's setting
     (a context manager)."""
     units = objective.layout.layer_units
-    largest = batch_size * max(a * b for a, b in zip(units, units[1:], strict=False))
+    largest = batch_size * max(
+        a * b for a, b in zip(units[:-1], units[1:], strict=True)
+    )
     if largest >= _SINGLE_THREAD_BELOW:
         return contextlib.nullcontext()
     return _threadpool_controller().limit(limits=1, user_api="blas")
@@ -206,8 +208,9 @@ def run_stochastic(
         return accumulated_loss / n_samples
 
     try:
-        with np.errstate(over="ignore", invalid="ignore"), _blas_threads(
-            objective, batch_size
+        with (
+            np.errstate(over="ignore", invalid="ignore"),
+            _blas_threads(objective, batch_size),
         ):
             for _ in range(1 if incremental else max_iter):
                 loss = epoch()
@@ -217,7 +220,9 @@ def run_stochastic(
                 record.end_epoch(loss, theta, score)
                 _report(verbose, record)
                 optimizer.iteration_ends(record.t)
-                if _should_stop(record, optimizer, n_iter_no_change, verbose, on_epoch, theta):
+                if _should_stop(
+                    record, optimizer, n_iter_no_change, verbose, on_epoch, theta
+                ):
                     return True
     except KeyboardInterrupt:
         theta[...] = last_good
@@ -341,11 +346,17 @@ def run_lbfgs(
         options.update(ftol=ftol, maxls=50)
     start = theta / d
     try:
-        with np.errstate(over="ignore", invalid="ignore"), _blas_threads(
-            objective, X.shape[0]
+        with (
+            np.errstate(over="ignore", invalid="ignore"),
+            _blas_threads(objective, X.shape[0]),
         ):
             result = scipy.optimize.minimize(
-                fun, start, method="L-BFGS-B", jac=True, options=options, callback=callback
+                fun,
+                start,
+                method="L-BFGS-B",
+                jac=True,
+                options=options,
+                callback=callback,
             )
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)

@@ -228,7 +228,8 @@ def binary_cross_entropy(z, y, sample_weight=None, *, out=None):
     Returns
     -------
     loss : float
-        :math:`L = -\sum_i w_i [y_i \log \sigma(z_i) + (1 - y_i) \log(1 - \sigma(z_i))]`.
+        :math:`L = -\sum_i w_i [y_i \log \sigma(z_i)
+        + (1 - y_i) \log(1 - \sigma(z_i))]`.
     dz : ndarray of the same shape as ``z``
         :math:`\partial L / \partial z = w \odot (\sigma(z) - y)`.
 

@@ -46,8 +46,12 @@ def _make(cls, solver, **params):
 
 def _data(n_classes=3, n_samples=80):
     X, y = make_classification(
-        n_samples=n_samples, n_features=5, n_informative=3, n_redundant=0,
-        n_classes=n_classes, random_state=0,
+        n_samples=n_samples,
+        n_features=5,
+        n_informative=3,
+        n_redundant=0,
+        n_classes=n_classes,
+        random_state=0,
     )
     return StandardScaler().fit_transform(X), y
 
@@ -76,13 +80,29 @@ class Recorder:
     def teardown(self, estimator, context):
         self.events.append(("teardown", type(estimator).__name__, context, None))
 
-    def on_fit_task_begin(self, estimator, context, *, X=None, y=None, metadata=None,
-                          fitted_estimator=None):
+    def on_fit_task_begin(
+        self,
+        estimator,
+        context,
+        *,
+        X=None,
+        y=None,
+        metadata=None,
+        fitted_estimator=None,
+    ):
         name = type(estimator).__name__
         self.events.append(("begin", name, context, fitted_estimator))
 
-    def on_fit_task_end(self, estimator, context, *, X=None, y=None, metadata=None,
-                        fitted_estimator=None):
+    def on_fit_task_end(
+        self,
+        estimator,
+        context,
+        *,
+        X=None,
+        y=None,
+        metadata=None,
+        fitted_estimator=None,
+    ):
         name = type(estimator).__name__
         self.events.append(("end", name, context, fitted_estimator))
         return (
@@ -98,7 +118,8 @@ class Recorder:
     def epochs_run(self):
         """End events of epochs that ran (an empty end has no fitted estimator)."""
         return [
-            event for event in self.calls("end")
+            event
+            for event in self.calls("end")
             if event[2].task_name in EPOCH_TASKS and event[3] is not None
         ]
 
@@ -163,8 +184,9 @@ def test_scoring_monitor_scores_each_epoch_as_score_would(cls, solver, n_classes
     for k, row in enumerate(epochs, start=1):
         at_k = _fit_quietly(_make(cls, solver, max_iter=k), X, y)
         assert row["accuracy"] == at_k.score(X, y)
-        assert_allclose(row["neg_log_loss"], -log_loss(y, at_k.predict_proba(X)),
-                        rtol=1e-12)
+        assert_allclose(
+            row["neg_log_loss"], -log_loss(y, at_k.predict_proba(X)), rtol=1e-12
+        )
     # the fit task itself is scored with the final model
     (fit_row,) = [row for row in rows if row["task_name"] == "fit"]
     assert fit_row["accuracy"] == est.score(X, y)
@@ -179,7 +201,9 @@ def test_scoring_monitor_uses_sample_weight_and_dataframes():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # e.g. missing feature names
         est = _fit_quietly(
-            _make(MLPBackprop, "adam", max_iter=3).set_callbacks(monitor), X, y,
+            _make(MLPBackprop, "adam", max_iter=3).set_callbacks(monitor),
+            X,
+            y,
             sample_weight=w,
         )
     last = [row for row in monitor.get_logs().data if row["task_name"] == "epoch"][-1]
@@ -311,8 +335,13 @@ def test_callbacks_propagate_through_pipeline(cls, capsys):
     assert all(event[2].parent.source_estimator_name == "Pipeline" for event in epochs)
     assert not hasattr(pipe[-1], "_skl_callbacks")  # removed after the fit
 
-    _fit_quietly(make_pipeline(StandardScaler(), _make(cls, "gd", max_iter=3))
-                 .set_callbacks(ProgressBar(max_propagation_depth=None)), X, y)
+    _fit_quietly(
+        make_pipeline(StandardScaler(), _make(cls, "gd", max_iter=3)).set_callbacks(
+            ProgressBar(max_propagation_depth=None)
+        ),
+        X,
+        y,
+    )
     out = capsys.readouterr().out
     assert re.search(rf"Pipeline - .*\| {cls.__name__} - fit", out)
     assert not re.search(r"\b[0-9]{1,2}%", out)
@@ -328,15 +357,19 @@ def test_callbacks_propagate_through_grid_search(solver, capsys):
     _fit_quietly(search.set_callbacks(recorder), X, y)
 
     _assert_balanced(recorder)
-    ours = [event for event in recorder.calls("begin")
-            if event[1] == "MLPBackprop" and event[2].task_name == "fit"]
+    ours = [
+        event
+        for event in recorder.calls("begin")
+        if event[1] == "MLPBackprop" and event[2].task_name == "fit"
+    ]
     assert len(ours) == 2 * 2 + 1  # every candidate on every fold, and the refit
     assert len(recorder.epochs_run()) == 5 * 3
     root_uuid = recorder.calls("begin")[0][2].root_uuid
     assert all(event[2].root_uuid == root_uuid for event in recorder.events[1:-1])
 
-    _fit_quietly(clone(search).set_callbacks(ProgressBar(max_propagation_depth=None)),
-                 X, y)
+    _fit_quietly(
+        clone(search).set_callbacks(ProgressBar(max_propagation_depth=None)), X, y
+    )
     out = capsys.readouterr().out
     assert "GridSearchCV - fit" in out
     assert re.search(r"\| MLPBackprop - fit", out)
@@ -369,8 +402,9 @@ def _template(text):
 )
 def test_verbose_output_is_mlpclassifiers(params, capsys):
     X, y = _data()
-    shared = dict(hidden_layer_sizes=(8,), max_iter=6, random_state=0, verbose=True,
-                  **params)
+    shared = dict(
+        hidden_layer_sizes=(8,), max_iter=6, random_state=0, verbose=True, **params
+    )
     _fit_quietly(MLPClassifier(**shared), X, y)
     expected = capsys.readouterr().out
     est = MLPBackprop(**shared).set_callbacks(ScoringMonitor(scoring="accuracy"))
@@ -395,8 +429,10 @@ def test_verbose_prints_one_line_per_epoch_with_callbacks_set(cls, solver, capsy
     est = _make(cls, solver, max_iter=4, verbose=1).set_callbacks(Recorder())
     _fit_quietly(est, X, y)
     lines = capsys.readouterr().out.splitlines()
-    assert lines == [f"Iteration {i}, loss = {loss:.8f}"
-                     for i, loss in enumerate(est.loss_curve_, start=1)]
+    assert lines == [
+        f"Iteration {i}, loss = {loss:.8f}"
+        for i, loss in enumerate(est.loss_curve_, start=1)
+    ]
 
 
 # --- without the callback API, without rich ------------------------------------
@@ -409,8 +445,11 @@ def test_no_mixin_without_the_callback_api(monkeypatch):
 
 def _run_python(code):
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
-        timeout=300, cwd=Path(__file__).parents[1],
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[1],
     )
     assert result.returncode == 0, result.stderr
     return result.stdout

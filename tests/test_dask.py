@@ -47,9 +47,12 @@ LOOPBACK_ONLY = dict(
 
 @pytest.fixture(scope="module")
 def client():
-    with LocalCluster(
-        processes=False, n_workers=2, threads_per_worker=1, **LOOPBACK_ONLY
-    ) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            processes=False, n_workers=2, threads_per_worker=1, **LOOPBACK_ONLY
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         yield client
 
 
@@ -64,12 +67,15 @@ def _data(n_samples, random_state=0):
 @pytest.mark.parametrize(
     "make_estimator",
     [
-        lambda: SoftmaxClassifier(solver="sgd", learning_rate_init=0.01,
-                                  random_state=0),
-        lambda: LogisticRegressionGD(solver="sgd", learning_rate_init=0.01,
-                                     random_state=0),
-        lambda: MLPBackprop(hidden_layer_sizes=(16,), learning_rate_init=0.01,
-                            random_state=0),
+        lambda: SoftmaxClassifier(
+            solver="sgd", learning_rate_init=0.01, random_state=0
+        ),
+        lambda: LogisticRegressionGD(
+            solver="sgd", learning_rate_init=0.01, random_state=0
+        ),
+        lambda: MLPBackprop(
+            hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0
+        ),
     ],
     ids=["softmax", "logistic", "mlp"],
 )
@@ -86,16 +92,18 @@ def test_incremental_matches_in_memory_accuracy(client, make_estimator):
     # blocks live on the cluster; the estimator visits them one after the other
     X_dask = da.from_array(X_train, chunks=(1000, -1)).persist()
     y_dask = da.from_array(y_train, chunks=1000).persist()
-    inc = Incremental(make_estimator(), scoring="accuracy", shuffle_blocks=True,
-                      random_state=0)
+    inc = Incremental(
+        make_estimator(), scoring="accuracy", shuffle_blocks=True, random_state=0
+    )
     with get_task_stream(client) as tasks:
         for _ in range(n_epochs):
             inc.partial_fit(X_dask, y_dask, classes=np.unique(y))
     assert tasks.data, "no task ran on the cluster"
     assert inc.estimator_.t_ == n_epochs * X_train.shape[0]
 
-    accuracy = inc.score(da.from_array(X_test, chunks=1000),
-                         da.from_array(y_test, chunks=1000))
+    accuracy = inc.score(
+        da.from_array(X_test, chunks=1000), da.from_array(y_test, chunks=1000)
+    )
     assert expected > 0.75  # both learnt something
     assert abs(accuracy - expected) <= 0.01, (accuracy, expected)
 
@@ -203,16 +211,33 @@ def test_process_workers_pickle_estimators(tmp_path):
     script = tmp_path / "run_cluster.py"
     script.write_text(textwrap.dedent(_PROCESSES_SCRIPT))
     # the skbackprop under test and the socket helper, in the script and its workers
-    path = [os.path.dirname(os.path.dirname(skbackprop.__file__)),
-            os.path.dirname(__file__)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        path + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    ))
+    path = [
+        os.path.dirname(os.path.dirname(skbackprop.__file__)),
+        os.path.dirname(__file__),
+    ]
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            path + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        ),
+    )
     np.savez(tmp_path / "data.npz", X=X, y=y)
-    args = [sys.executable, str(script), str(tmp_path / "data.npz"), str(chunk),
-            json.dumps(LOOPBACK_ONLY)]
-    proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    args = [
+        sys.executable,
+        str(script),
+        str(tmp_path / "data.npz"),
+        str(chunk),
+        json.dumps(LOOPBACK_ONLY),
+    ]
+    proc = subprocess.Popen(
+        args,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = proc.communicate(timeout=90)
     except subprocess.TimeoutExpired:
@@ -230,15 +255,34 @@ def test_process_workers_pickle_estimators(tmp_path):
     # pickled to the workers and back, block by block: the same training as
     # partial_fit on the same blocks here
     for name, est in [
-        ("softmax", SoftmaxClassifier(solver="sgd", shuffle=False, batch_size=50,
-                                      learning_rate_init=0.05, random_state=0)),
-        ("mlp", MLPBackprop(hidden_layer_sizes=(8,), batch_size=50, shuffle=False,
-                            learning_rate_init=0.01, random_state=0)),
+        (
+            "softmax",
+            SoftmaxClassifier(
+                solver="sgd",
+                shuffle=False,
+                batch_size=50,
+                learning_rate_init=0.05,
+                random_state=0,
+            ),
+        ),
+        (
+            "mlp",
+            MLPBackprop(
+                hidden_layer_sizes=(8,),
+                batch_size=50,
+                shuffle=False,
+                learning_rate_init=0.01,
+                random_state=0,
+            ),
+        ),
     ]:
         for _ in range(2):
             for start in range(0, y.size, chunk):
-                est.partial_fit(X[start:start + chunk], y[start:start + chunk],
-                                classes=np.unique(y))
+                est.partial_fit(
+                    X[start : start + chunk],
+                    y[start : start + chunk],
+                    classes=np.unique(y),
+                )
         local = getattr(est, "coefs_", None) or [est.coef_]
         for remote_coef, local_coef in zip(result["coefs"][name], local, strict=True):
             assert_allclose(remote_coef, local_coef, rtol=1e-10, atol=1e-12)
@@ -257,8 +301,9 @@ def test_cluster_listens_on_loopback_only(client):
     """Run last: by now the cluster has done all its work."""
     listening = listening_addresses()
     scheduler_port = int(client.scheduler.address.rsplit(":", 1)[1])
-    worker_ports = {int(address.rsplit(":", 1)[1])
-                    for address in client.scheduler_info()["workers"]}
+    worker_ports = {
+        int(address.rsplit(":", 1)[1]) for address in client.scheduler_info()["workers"]
+    }
     assert {scheduler_port} | worker_ports <= {port for _, port in listening}
     # and the HTTP servers (dashboard, health, metrics) of the scheduler and workers
     assert len(listening) >= 2 * (1 + len(worker_ports))

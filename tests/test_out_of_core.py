@@ -48,16 +48,25 @@ def _chunks(n_samples):
 @pytest.mark.parametrize("name", ESTIMATORS)
 def test_partial_fit_over_chunks_equals_fit(name, solver, weighted):
     X, y = make_classification(
-        n_samples=sum(CHUNK_SIZES), n_features=6, n_informative=4, n_classes=3,
+        n_samples=sum(CHUNK_SIZES),
+        n_features=6,
+        n_informative=4,
+        n_classes=3,
         random_state=0,
     )
-    sample_weight = (np.random.RandomState(1).uniform(0.5, 2, y.size)
-                     if weighted else None)
+    sample_weight = (
+        np.random.RandomState(1).uniform(0.5, 2, y.size) if weighted else None
+    )
     # A fixed step: with 'auto', partial_fit would derive the SGD step from the
     # first chunk only, fit from all the data.
     params = dict(
-        solver=solver, batch_size=BATCH_SIZE, shuffle=False, max_iter=N_EPOCHS,
-        n_iter_no_change=N_EPOCHS + 1, learning_rate_init=0.01, random_state=0,
+        solver=solver,
+        batch_size=BATCH_SIZE,
+        shuffle=False,
+        max_iter=N_EPOCHS,
+        n_iter_no_change=N_EPOCHS + 1,
+        learning_rate_init=0.01,
+        random_state=0,
     )
     with pytest.warns(ConvergenceWarning):
         full = ESTIMATORS[name](**params).fit(X, y, sample_weight=sample_weight)
@@ -86,8 +95,9 @@ def _write_memmap(path, n_samples, n_features, chunk_size):
     X = np.lib.format.open_memmap(
         path / "X.npy", mode="w+", dtype=np.float32, shape=(n_samples, n_features)
     )
-    y = np.lib.format.open_memmap(path / "y.npy", mode="w+", dtype=np.int8,
-                                  shape=(n_samples,))
+    y = np.lib.format.open_memmap(
+        path / "y.npy", mode="w+", dtype=np.int8, shape=(n_samples,)
+    )
     for start in range(0, n_samples, chunk_size):
         chunk = slice(start, start + chunk_size)
         X_chunk = rng.normal(size=(min(chunk_size, n_samples - start), n_features))
@@ -96,8 +106,10 @@ def _write_memmap(path, n_samples, n_features, chunk_size):
     X.flush()
     y.flush()
     del X, y
-    return (np.load(path / "X.npy", mmap_mode="r"),
-            np.load(path / "y.npy", mmap_mode="r"))
+    return (
+        np.load(path / "X.npy", mmap_mode="r"),
+        np.load(path / "y.npy", mmap_mode="r"),
+    )
 
 
 def test_memmap_streaming_keeps_memory_bounded(tmp_path):
@@ -105,8 +117,14 @@ def test_memmap_streaming_keeps_memory_bounded(tmp_path):
     X, y = _write_memmap(tmp_path, n_samples, n_features, chunk_size)
     assert isinstance(X, np.memmap)
     array_bytes = X.nbytes  # 16 MB
-    params = dict(solver="sgd", batch_size=200, shuffle=False, learning_rate_init=0.05,
-                  max_iter=1, random_state=0)
+    params = dict(
+        solver="sgd",
+        batch_size=200,
+        shuffle=False,
+        learning_rate_init=0.05,
+        max_iter=1,
+        random_state=0,
+    )
     classes = np.arange(3)
 
     clf = SoftmaxClassifier(**params)

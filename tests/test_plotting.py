@@ -1,4 +1,4 @@
-"""LossCurveDisplay: scikit-learn's Display conventions, checked on the figure itself."""
+"""LossCurveDisplay: scikit-learn's Display conventions, checked on the figure."""
 
 import builtins
 import sys
@@ -62,12 +62,19 @@ def test_plotted_data_is_the_loss_curve(estimator, iris):
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_validation_scores_on_a_second_axis(iris):
-    est = MLPBackprop((5,), solver="gd", learning_rate_init=0.1, early_stopping=True,
-                      max_iter=30, random_state=0).fit(*iris)
+    est = MLPBackprop(
+        (5,),
+        solver="gd",
+        learning_rate_init=0.1,
+        early_stopping=True,
+        max_iter=30,
+        random_state=0,
+    ).fit(*iris)
     disp = LossCurveDisplay.from_estimator(est)
     np.testing.assert_array_equal(disp.line_.get_ydata(), est.loss_curve_)
-    np.testing.assert_array_equal(disp.validation_line_.get_ydata(),
-                                  est.validation_scores_)
+    np.testing.assert_array_equal(
+        disp.validation_line_.get_ydata(), est.validation_scores_
+    )
     # a twin axis: same x axis, its own y axis
     assert disp.validation_ax_ is not disp.ax_
     assert disp.validation_line_ in disp.validation_ax_.get_lines()
@@ -79,8 +86,9 @@ def test_validation_scores_on_a_second_axis(iris):
 
 def test_constructor_only_stores_data():
     curve, scores = [3.0, 2.0, 1.5], [0.5, 0.7, 0.8]
-    disp = LossCurveDisplay(loss_curve=curve, validation_scores=scores,
-                            estimator_name="net")
+    disp = LossCurveDisplay(
+        loss_curve=curve, validation_scores=scores, estimator_name="net"
+    )
     assert disp.loss_curve is curve and disp.validation_scores is scores
     assert not hasattr(disp, "ax_") and not hasattr(disp, "line_")
     assert plt.get_fignums() == []
@@ -98,9 +106,10 @@ def test_ax_is_passed_through_and_shared(iris):
         assert disp.ax_ is ax and disp.figure_ is fig
         curves[solver] = est.loss_curve_
     assert [line.get_label() for line in ax.get_lines()] == [
-        "lbfgs training loss", "gd training loss"
+        "lbfgs training loss",
+        "gd training loss",
     ]
-    for line, solver in zip(ax.get_lines(), curves):
+    for line, solver in zip(ax.get_lines(), curves, strict=False):
         np.testing.assert_array_equal(line.get_ydata(), curves[solver])
     # the legend lists both curves, not just the last one
     assert len(ax.get_legend().get_texts()) == 2

@@ -126,7 +126,8 @@ class MLPBackprop(BaseBackprop):
     >>> from sklearn.datasets import load_digits
     >>> from skbackprop import MLPBackprop
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = MLPBackprop(hidden_layer_sizes=(32,), max_iter=50, random_state=0)
+    >>> clf = MLPBackprop(hidden_layer_sizes=(32,), learning_rate_init=0.01,
+    ...                   random_state=0)
     >>> clf = clf.fit(X / 16, y)
     >>> [c.shape for c in clf.coefs_]
     [(64, 32), (32, 10)]

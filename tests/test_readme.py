@@ -1,0 +1,46 @@
+"""The README's promises: its set-up commands and its usage example stay true."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_opens_with_the_demo_and_test_commands():
+    first_block = re.search(r"```bash\n(.*?)```", README.read_text(), re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in first_block.splitlines()]
+    assert commands[:2] == [
+        "pip install . && python -m skbackprop",
+        'pip install ".[test]" && python -m pytest',
+    ]
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert 'pip install ".[test]" && python -m pytest' in ci
+
+
+def test_readme_usage_example_runs(capsys):
+    code = re.search(r"```python\n(.*?)```", README.read_text(), re.S).group(1)
+    exec(compile(code, str(README), "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-1] == "True"  # the gradient check's verdict
+
+
+def test_demo_prints_a_row_per_model():
+    result = subprocess.run(
+        [sys.executable, "-m", "skbackprop"], capture_output=True, text=True, check=True
+    )
+    rows = [
+        line for line in result.stdout.splitlines() if re.search(r"\d\.\d+s$", line)
+    ]
+    names = [row.split("  ")[0] for row in rows]
+    assert any(name.startswith("SoftmaxClassifier") for name in names)
+    assert any(name.startswith("sklearn LogisticRegression") for name in names)
+    assert any(name.startswith("MLPBackprop") for name in names)
+    assert any(name.startswith("sklearn MLPClassifier") for name in names)
+    for row in rows:
+        accuracy = float(row.split()[-3])
+        assert 0.9 < accuracy <= 1.0

@@ -8,6 +8,7 @@ and :func:`run_lbfgs`, where scipy's L-BFGS-B drives the iterations.
 
 import contextlib
 import functools
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -78,7 +79,7 @@ def _lbfgs_divergence_error(loss):
 
 
 def _check_loss(loss, reference, epoch, optimizer):
-    if not np.isfinite(loss) or loss > _EXPLOSION_FACTOR * max(reference, 1.0):
+    if not math.isfinite(loss) or loss > _EXPLOSION_FACTOR * max(reference, 1.0):
         raise divergence_error(epoch, loss, optimizer.learning_rate_init)
 
 

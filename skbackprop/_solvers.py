@@ -10,6 +10,31 @@ import math
 
 import numpy as np
 from scipy import sparse
+from scipy.linalg import blas
+
+# In-place vector updates by BLAS: one pass and no temporary, about twice as
+# fast on a parameter vector as the NumPy operations with out= (axpy: 0.6 us
+# against 1.7 us for 11k float32 entries). Looked up by dtype at each call:
+# the f2py functions do not pickle, and optimizers are pickled with the model.
+_BLAS = {
+    np.dtype(dtype): blas.get_blas_funcs(("axpy", "scal"), dtype=dtype)
+    for dtype in (np.float32, np.float64)
+}
+
+
+def _axpy(a, x, y):
+    """``y += a * x`` in place (``x``, ``y`` of one dtype)."""
+    result = _BLAS[y.dtype][0](x, y, a=a)
+    if result is not y:  # f2py copied a non-contiguous y
+        y[...] = result
+
+
+def _scale(a, x):
+    """``x *= a`` in place."""
+    result = _BLAS[x.dtype][1](a, x)
+    if result is not x:
+        x[...] = result
+
 
 # Learning-rate schedules: (optimizer, samples seen so far) -> new learning rate,
 # applied at the end of each epoch.
@@ -45,12 +70,10 @@ class GradientDescent:
         self.learning_rate = self.learning_rate_init
         self.schedule = learning_rate
         self.power_t = power_t
-        self._scaled = np.zeros(n_params, dtype=dtype)
 
     def step(self, theta, grad):
         """Update ``theta`` in place."""
-        np.multiply(grad, self.learning_rate, out=self._scaled)
-        theta -= self._scaled
+        _axpy(-self.learning_rate, grad, theta)
 
     def iteration_ends(self, time_step):
         """Apply the learning-rate schedule at the end of an epoch."""
@@ -94,18 +117,17 @@ class MomentumSGD(GradientDescent):
         self.momentum = momentum
         self.nesterov = nesterovs_momentum
         self._velocity = np.zeros(n_params, dtype=dtype)
-        self._update = np.zeros(n_params, dtype=dtype)
 
     def step(self, theta, grad):
-        np.multiply(grad, self.learning_rate, out=self._scaled)
-        self._velocity *= self.momentum
-        self._velocity -= self._scaled
+        velocity = self._velocity
+        _scale(self.momentum, velocity)
+        _axpy(-self.learning_rate, grad, velocity)
         if self.nesterov:
-            np.multiply(self._velocity, self.momentum, out=self._update)
-            self._update -= self._scaled
-            theta += self._update
+            # theta += momentum * v - lr * grad
+            _axpy(self.momentum, velocity, theta)
+            _axpy(-self.learning_rate, grad, theta)
         else:
-            theta += self._velocity
+            theta += velocity
 
 
 class Adam(GradientDescent):
@@ -131,29 +153,24 @@ class Adam(GradientDescent):
         self.t = 0
         self._m = np.zeros(n_params, dtype=dtype)
         self._v = np.zeros(n_params, dtype=dtype)
-        self._denominator = np.zeros(n_params, dtype=dtype)
+        self._work = np.zeros(n_params, dtype=dtype)
 
     def step(self, theta, grad):
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
-        scaled, denominator = self._scaled, self._denominator
-        self._m *= b1
-        np.multiply(grad, 1 - b1, out=scaled)
-        self._m += scaled
-        self._v *= b2
-        np.multiply(grad, grad, out=scaled)
-        scaled *= 1 - b2
-        self._v += scaled
+        m, v, work = self._m, self._v, self._work
+        _scale(b1, m)
+        _axpy(1 - b1, grad, m)
+        _scale(b2, v)
+        _axpy(1 - b2, np.multiply(grad, grad, out=work), v)
         # a Python float: a NumPy float64 scalar would make float32 updates
         # compute in float64 and cast back (NEP 50), ~2x slower
         self.learning_rate = (
             self.learning_rate_init * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         )
-        np.sqrt(self._v, out=denominator)
-        denominator += self.epsilon
-        np.multiply(self._m, -self.learning_rate, out=scaled)
-        scaled /= denominator
-        theta += scaled
+        np.sqrt(v, out=work)
+        work += self.epsilon
+        _axpy(-self.learning_rate, np.divide(m, work, out=work), theta)
 
     def iteration_ends(self, time_step):
         pass

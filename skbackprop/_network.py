@@ -23,9 +23,9 @@ Backward, starting from :math:`\partial L / \partial S` (which is
 """
 
 import numpy as np
-from scipy import sparse
 from scipy.special import expit
 
+from ._blas import axpy
 from .gradients import binary_cross_entropy, softmax, softmax_cross_entropy
 
 # Activations with their derivatives side by side. Both work in place; the
@@ -116,10 +116,10 @@ def _buffer(buffers, key, shape, dtype, fill=None):
 
 def _matmul(A, B, out):
     """``out[...] = A @ B`` for dense or sparse ``A``."""
-    if sparse.issparse(A):
-        out[...] = A @ B
-    else:
+    if isinstance(A, np.ndarray):
         np.matmul(A, B, out=out)
+    else:
+        out[...] = A @ B
     return out
 
 
@@ -293,9 +293,8 @@ class Objective:
         # L2 penalty on the weights (not the biases)
         lam = self.penalty_strength(X.shape[0], sample_weight)
         if lam:
-            for i, ((W, _), (dW, _)) in enumerate(zip(layers, grads, strict=True)):
+            for (W, _), (dW, _) in zip(layers, grads, strict=True):
                 flat = W.ravel()
                 loss += 0.5 * lam * float(flat @ flat)
-                scaled = _buffer(self.buffers, ("penalty", i), W.shape, W.dtype)
-                dW += np.multiply(W, lam, out=scaled)
+                axpy(lam, flat, dW.ravel())
         return loss

@@ -126,7 +126,7 @@ def _rows(A, batch, buffers, key):
     out = buffers.get((key, shape))
     if out is None:
         out = buffers[(key, shape)] = np.empty(shape, dtype=A.dtype)
-    return np.take(A, batch, axis=0, out=out, mode="clip")
+    return A.take(batch, axis=0, out=out, mode="clip")
 
 
 def run_stochastic(

@@ -7,6 +7,7 @@ from scipy import sparse
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseBackprop
+from ._solvers import largest_abs
 
 _SHARED_PARAMETERS = """
     alpha : float, default=1e-4
@@ -94,8 +95,7 @@ _SHARED_ATTRIBUTES = """
 def _column_rms(X, chunk_rows=4096):
     """Root mean square of each column, without overflow and without a copy
     of X larger than ``chunk_rows`` rows (sparse: of its stored values)."""
-    largest = float(abs(X).max()) if sparse.issparse(X) else max(X.max(), -X.min())
-    largest = largest if largest > 0 else 1.0
+    largest = largest_abs(X) or 1.0
     if sparse.issparse(X):
         squares = np.asarray((X / largest).power(2).sum(axis=0)).ravel()
     else:

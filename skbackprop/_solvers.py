@@ -183,6 +183,11 @@ def make_optimizer(solver, n_params, dtype, learning_rate_init, params):
     return OPTIMIZERS[solver](n_params, dtype, learning_rate_init, **options)
 
 
+def largest_abs(X):
+    """``max |x_ij|`` of a dense or sparse ``X`` (0 when empty), without a copy."""
+    return max(float(X.max()), -float(X.min())) if X.shape[0] else 0.0
+
+
 def _top_eigenvalue(X, w, fit_intercept, n_iter=30):
     """Largest eigenvalue of the weighted Gram matrix ``X~^T diag(w) X~``.
 
@@ -194,8 +199,7 @@ def _top_eigenvalue(X, w, fit_intercept, n_iter=30):
     eigenvalue is scaled back at the end (``inf`` beyond the float range).
     """
     n_features = X.shape[1]
-    scale = max(float(X.max()), -float(X.min())) if X.shape[0] else 0.0
-    scale = max(scale, 1.0)
+    scale = max(largest_abs(X), 1.0)
     size = n_features + fit_intercept
     v = np.full(size, 1.0 / np.sqrt(size), dtype=X.dtype)
     u = np.empty_like(v)

@@ -339,9 +339,11 @@ def run_lbfgs(
         if precondition is not None and converged(intermediate_result.x):
             raise StopIteration
 
-    # scipy's gtol would test the gradient in the preconditioned variables u,
-    # a different rule for every scaling: test the true gradient instead
-    gtol = tol if precondition is None else 0.0
+    # scipy's gtol tests the gradient in the preconditioned variables u,
+    # d * dJ/dtheta. With gtol = tol * min(d) it stops only where the true rule
+    # max |dJ/dtheta| <= tol holds too (at the start as well); the callback
+    # tests the true rule at every iteration.
+    gtol = tol * float(d.min(initial=1.0))
     options = {"maxiter": max_iter, "maxfun": max_fun, "gtol": gtol}
     if ftol is not None:
         options.update(ftol=ftol, maxls=50)

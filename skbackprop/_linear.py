@@ -219,38 +219,40 @@ class _LinearBackprop(BaseBackprop):
 class SoftmaxClassifier(_LinearBackprop):
     r"""Multinomial logistic (softmax) regression trained by backpropagation.
 
-        Scores :math:`S = XW^\top + b`, probabilities :math:`P = \mathrm{softmax}(S)`,
-        objective the weighted mean cross-entropy plus
-        :math:`\frac{\alpha}{2}\lVert W\rVert_F^2`, gradient
-        :math:`\partial L/\partial W = (w \odot (P - Y))^\top X`. One row of
-        ``coef_`` per class, also for binary problems (the two rows settle at
-        :math:`\pm w/2`).
+    Scores :math:`S = XW^\top + b`, probabilities :math:`P = \mathrm{softmax}(S)`,
+    objective the weighted mean cross-entropy plus
+    :math:`\frac{\alpha}{2}\lVert W\rVert_F^2`, gradient
+    :math:`\partial L/\partial W = (w \odot (P - Y))^\top X`. One row of
+    ``coef_`` per class, also for binary problems (the two rows settle at
+    :math:`\pm w/2`).
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {parameters}
-        Attributes
-        ----------
-        coef_ : ndarray of shape (n_classes, n_features)
-            Weights, one row per class.
-    {attributes}
-        See Also
-        --------
-        LogisticRegressionGD : Sigmoid units (binary, or one-vs-rest).
-        MLPBackprop : Hidden layers on the same core.
-        sklearn.linear_model.LogisticRegression : Same optimum with
-            ``alpha = 1 / (C * n_samples)`` (multiclass; ``C=2*C`` for binary).
 
-        Examples
-        --------
-        >>> from sklearn.datasets import load_iris
-        >>> from skbackprop import SoftmaxClassifier
-        >>> X, y = load_iris(return_X_y=True)
-        >>> clf = SoftmaxClassifier(alpha=1e-3).fit(X, y)
-        >>> clf.coef_.shape
-        (3, 4)
-        >>> float(clf.score(X, y)) > 0.95
-        True
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_classes, n_features)
+        Weights, one row per class.
+    {attributes}
+
+    See Also
+    --------
+    LogisticRegressionGD : Sigmoid units (binary, or one-vs-rest).
+    MLPBackprop : Hidden layers on the same core.
+    sklearn.linear_model.LogisticRegression : Same optimum with
+        ``alpha = 1 / (C * n_samples)`` (multiclass; ``C=2*C`` for binary).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skbackprop import SoftmaxClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SoftmaxClassifier(alpha=1e-3).fit(X, y)
+    >>> clf.coef_.shape
+    (3, 4)
+    >>> float(clf.score(X, y)) > 0.95
+    True
     """
 
     _curvature = 0.5  # the softmax Hessian w.r.t. the scores is <= 1/2
@@ -262,36 +264,38 @@ class SoftmaxClassifier(_LinearBackprop):
 class LogisticRegressionGD(_LinearBackprop):
     r"""Logistic regression trained by gradient descent on :math:`p - y`.
 
-        Binary problems: one sigmoid unit, :math:`p = \sigma(Xw + b)`, the
-        two-class softmax with the negative-class score fixed at 0. Multiclass
-        problems: one-vs-rest, :math:`k` sigmoid units trained together in one
-        vectorised pass; the objective is the sum of the units' binary objectives.
+    Binary problems: one sigmoid unit, :math:`p = \sigma(Xw + b)`, the
+    two-class softmax with the negative-class score fixed at 0. Multiclass
+    problems: one-vs-rest, :math:`k` sigmoid units trained together in one
+    vectorised pass; the objective is the sum of the units' binary objectives.
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     {parameters}
-        Attributes
-        ----------
-        coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
-            Weights: one row for binary problems, one per class otherwise.
-    {attributes}
-        See Also
-        --------
-        SoftmaxClassifier : The multinomial model; with twice this ``alpha`` it
-            reaches the same probabilities on binary data.
-        sklearn.linear_model.LogisticRegression : Same optimum on binary data with
-            ``C = 1 / (alpha * n_samples)``.
 
-        Examples
-        --------
-        >>> from sklearn.datasets import load_breast_cancer
-        >>> from sklearn.pipeline import make_pipeline
-        >>> from sklearn.preprocessing import StandardScaler
-        >>> from skbackprop import LogisticRegressionGD
-        >>> X, y = load_breast_cancer(return_X_y=True)
-        >>> clf = make_pipeline(StandardScaler(), LogisticRegressionGD()).fit(X, y)
-        >>> float(clf.score(X, y)) > 0.95
-        True
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Weights: one row for binary problems, one per class otherwise.
+    {attributes}
+
+    See Also
+    --------
+    SoftmaxClassifier : The multinomial model; with twice this ``alpha`` it
+        reaches the same probabilities on binary data.
+    sklearn.linear_model.LogisticRegression : Same optimum on binary data with
+        ``C = 1 / (alpha * n_samples)``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skbackprop import LogisticRegressionGD
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(), LogisticRegressionGD()).fit(X, y)
+    >>> float(clf.score(X, y)) > 0.95
+    True
     """
 
     _curvature = 0.25  # sigma'(z) <= 1/4
@@ -353,8 +357,8 @@ class LogisticRegressionGD(_LinearBackprop):
 
 def _fill_docstring(cls, solver, rows):
     cls.__doc__ = cls.__doc__.replace(
-        "{parameters}", _SHARED_PARAMETERS.strip("\n").replace("@SOLVER@", solver)
-    ).replace("{attributes}", _SHARED_ATTRIBUTES.strip("\n").replace("@ROWS@", rows))
+        "{parameters}", _SHARED_PARAMETERS.strip().replace("@SOLVER@", solver)
+    ).replace("{attributes}", _SHARED_ATTRIBUTES.strip().replace("@ROWS@", rows))
 
 
 _fill_docstring(SoftmaxClassifier, "'lbfgs'", "n_classes")

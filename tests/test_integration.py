@@ -272,3 +272,40 @@ def test_invalid_parameter(make):
         make(alpha=-1.0).fit(X, y)
     with pytest.raises(ValueError, match="solver"):
         make(solver="newton").fit(X, y)
+
+
+# the fitted attributes of the contract, for every estimator and solver ---------
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "gd", "sgd", "adam"])
+@pytest.mark.parametrize("kind", MAKERS)
+def test_training_attributes_follow_the_contract(kind, solver):
+    X, y = _iris()
+    est = MAKERS[kind](solver=solver, max_iter=30, random_state=0).fit(X, y)
+    assert est.n_features_in_ == 4
+    assert_array_equal(est.classes_, [0, 1, 2])
+    # one float per epoch, or per L-BFGS iteration
+    assert len(est.loss_curve_) == est.n_iter_ > 0
+    assert all(isinstance(v, float) and np.isfinite(v) for v in est.loss_curve_)
+    assert est.best_loss_ == min(est.loss_curve_)
+    assert est.validation_scores_ is None and est.best_validation_score_ is None
+    if solver == "lbfgs":
+        # the objective at the solution: the last iteration's value
+        assert est.loss_ == pytest.approx(est.loss_curve_[-1], rel=1e-12)
+    else:
+        # as MLPClassifier: the mean of the last epoch's batch losses
+        assert est.loss_ == est.loss_curve_[-1]
+        assert est.t_ == est.n_iter_ * X.shape[0]
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
+@pytest.mark.parametrize("kind", MAKERS)
+def test_early_stopping_attributes_follow_the_contract(kind, solver):
+    X, y = _iris()
+    est = MAKERS[kind](
+        solver=solver, early_stopping=True, max_iter=40, random_state=0
+    ).fit(X, y)
+    assert est.best_loss_ is None
+    assert len(est.validation_scores_) == len(est.loss_curve_) == est.n_iter_
+    assert est.best_validation_score_ == max(est.validation_scores_)
+    assert all(0.0 <= s <= 1.0 for s in est.validation_scores_)

@@ -38,11 +38,6 @@ class Layout:
             self._slices.append(((fan_in, fan_out), w_slice, b_slice))
         self.size = start
 
-    @property
-    def n_layers(self):
-        """Number of affine layers (hidden layers + output layer)."""
-        return len(self._slices)
-
     def views(self, theta):
         """Per-layer ``(W, b)`` views into ``theta``; ``b`` is None without intercept.
 

@@ -123,7 +123,6 @@ class Adam(GradientDescent):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        **_ignored,
     ):
         super().__init__(n_params, dtype, learning_rate_init)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon

@@ -228,7 +228,6 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
                 rng,
                 record,
                 incremental,
-                continuing,
                 on_epoch,
             )
         self._set_layers(*objective.layout.unpack(theta))
@@ -389,7 +388,6 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
         rng,
         record,
         incremental,
-        continuing,
         on_epoch=None,
     ):
         record.early_stopping = self.early_stopping and not incremental
@@ -401,8 +399,11 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
         elif sparse.issparse(X) and self.solver != "gd":
             X = X.tocsr()  # mini-batches are row slices
         batch_size = self._batch_size(X.shape[0])
-        if incremental and continuing and self._optimizer is not None:
-            optimizer = copy.deepcopy(self._optimizer)
+        # partial_fit goes on with the optimizer state (velocity, moments, step
+        # size) of the previous call; fit, warm or not, starts a fresh one
+        previous = getattr(self, "_optimizer", None) if incremental else None
+        if previous is not None:
+            optimizer = copy.deepcopy(previous)
         else:
             learning_rate_init = self._learning_rate_init(X, sample_weight, batch_size)
             optimizer = make_optimizer(

@@ -24,6 +24,21 @@ from sklearn.preprocessing import StandardScaler
 from skbackprop import LogisticRegressionGD, MLPBackprop, SoftmaxClassifier
 
 MARKERS = ["o", "s", "^"]
+
+
+def plot_samples(ax, X, y):
+    """The training samples, one marker per class, over a decision surface."""
+    for label, marker in zip(np.unique(y), MARKERS, strict=False):
+        ax.scatter(
+            *X[y == label].T,
+            marker=marker,
+            facecolor="white",
+            edgecolor="k",
+            s=16,
+            linewidth=0.7,
+        )
+
+
 datasets = {
     "three blobs": make_blobs(
         n_samples=300,
@@ -66,15 +81,7 @@ for row, (data_name, (X, y)) in zip(axes, datasets.items(), strict=False):
             alpha=0.5,
             ax=ax,
         )
-        for label, marker in zip(np.unique(y), MARKERS, strict=False):
-            ax.scatter(
-                *X[y == label].T,
-                marker=marker,
-                facecolor="white",
-                edgecolor="k",
-                s=16,
-                linewidth=0.7,
-            )
+        plot_samples(ax, X, y)
         ax.set_title(
             f"{name}\n{data_name}: train acc. {model.score(X, y):.2f}", fontsize="small"
         )
@@ -103,14 +110,6 @@ for ax, (name, estimator) in zip(axes, estimators.items(), strict=False):
         alpha=0.8,
         ax=ax,
     )
-    for label, marker in zip(np.unique(y), MARKERS, strict=False):
-        ax.scatter(
-            *X[y == label].T,
-            marker=marker,
-            facecolor="white",
-            edgecolor="k",
-            s=16,
-            linewidth=0.7,
-        )
+    plot_samples(ax, X, y)
     ax.set_title(name, fontsize="small")
 fig.colorbar(disp.surface_, ax=axes, label="P(y = 1)")

@@ -136,13 +136,30 @@ def _mlp_pair(solver, epochs):
     return (lambda: MLPBackprop(**params)), (lambda: MLPClassifier(**params))
 
 
+# The to-optimum cases: 'gd' runs a fixed number of epochs (tol=0); 'sgd' keeps
+# its own stopping rule, since the 'adaptive' schedule divides its step by 5
+# whenever the loss stalls for n_iter_no_change epochs: a constant step leaves
+# SGD at its noise floor, the shrinking step walks it down to the optimum.
+_LINEAR_OPTIONS = {"gd": {}, "sgd": {"learning_rate": "adaptive"}, "lbfgs": {}}
+
+
 def _linear_pair(n_samples, binary, solver):
     C = 1.0 / (ALPHA * n_samples)
     ours_cls = LogisticRegressionGD if binary else SoftmaxClassifier
+    options = _LINEAR_OPTIONS[solver]
     return (
-        lambda **kw: ours_cls(alpha=ALPHA, solver=solver, random_state=0, **kw),
+        lambda **kw: ours_cls(
+            alpha=ALPHA, solver=solver, random_state=0, **{**options, **kw}
+        ),
         lambda **kw: LogisticRegression(C=C, **kw),
     )
+
+
+def _epoch_budget(epochs, own_stopping):
+    """fit() parameters that run ``epochs`` epochs (at most, with ``own_stopping``)."""
+    if own_stopping:
+        return {"max_iter": epochs}
+    return {"max_iter": epochs, "tol": 0.0, "n_iter_no_change": epochs + 1}
 
 
 def _sgd_peer(**kw):
@@ -210,7 +227,9 @@ def _scores(est, X_test, y_test):
     }
 
 
-def _epochs_to_optimum(factory, X, y, n_classes, f_star, max_epochs):
+def _epochs_to_optimum(
+    factory, X, y, n_classes, f_star, max_epochs, own_stopping=False
+):
     """Fewest epochs (max_iter) after which the objective is within GAP of f_star.
 
     Doubling, then bisection, on fresh fits; each fit is deterministic.
@@ -218,9 +237,7 @@ def _epochs_to_optimum(factory, X, y, n_classes, f_star, max_epochs):
     """
 
     def gap(epochs):
-        est, _ = _timed_fit(
-            factory, X, y, max_iter=epochs, tol=0.0, n_iter_no_change=epochs + 1
-        )
+        est, _ = _timed_fit(factory, X, y, **_epoch_budget(epochs, own_stopping))
         return _linear_objective(est, X, y, n_classes, ALPHA) - f_star
 
     hi, g = 1, gap(1)
@@ -257,8 +274,11 @@ def run_case(name, kind, ours, peer, data, n_classes, f_star, args):
     if kind == "to_optimum":
         # epochs each solver needs, found on untimed fits; then timed fits
         # of exactly that many epochs, alternating with LogisticRegression
-        max_epochs = 64 if args.quick else 256
-        epochs, g = _epochs_to_optimum(ours, X, y, n_classes, f_star, max_epochs)
+        max_epochs = 128 if args.quick else 256
+        own_stopping = name == "linear-sgd"
+        epochs, g = _epochs_to_optimum(
+            ours, X, y, n_classes, f_star, max_epochs, own_stopping
+        )
         peer_epochs, peer_g = _epochs_to_optimum(
             peer, X, y, n_classes, f_star, 16 if args.quick else 32
         )
@@ -274,7 +294,7 @@ def run_case(name, kind, ours, peer, data, n_classes, f_star, args):
         fits = {"LogisticRegression": lambda: _timed_fit(lr, X, y)}
         if epochs is not None:
             fits["ours"] = lambda: _timed_fit(
-                ours, X, y, max_iter=epochs, tol=0.0, n_iter_no_change=epochs + 1
+                ours, X, y, **_epoch_budget(epochs, own_stopping)
             )
         times, last = _alternate(fits, args.repeats)
         row["reference"] = "LogisticRegression fit"

@@ -31,7 +31,7 @@ from sklearn.utils.validation import (
 from ._callbacks import callback_bases, fit_task
 from ._network import Objective, predict_scores, probabilities
 from ._params import Layout
-from ._solvers import OPTIMIZERS, auto_learning_rate, make_optimizer
+from ._solvers import OPTIMIZER_CLASSES, auto_learning_rate, make_optimizer
 from ._training import Record, run_lbfgs, run_stochastic
 
 _DTYPES = (np.float64, np.float32)
@@ -513,7 +513,7 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
             state["_record"] = Record(**state["_record"])
         if isinstance(state.get("_optimizer"), dict):
             attributes = dict(state["_optimizer"])
-            classes = {cls.__name__: cls for cls in OPTIMIZERS.values()}
+            classes = {cls.__name__: cls for cls in OPTIMIZER_CLASSES}
             optimizer = object.__new__(classes[attributes.pop("class")])
             optimizer.__dict__.update(attributes)
             state["_optimizer"] = optimizer

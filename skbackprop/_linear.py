@@ -24,9 +24,13 @@ _SHARED_PARAMETERS = """
     learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
         Step-size schedule of ``'gd'`` and ``'sgd'``, as in ``MLPClassifier``.
     learning_rate_init : float or 'auto', default='auto'
-        Initial step size. ``'auto'`` derives it from the data: ``1 / L`` with
-        ``L`` a Lipschitz bound of the gradient (``'gd'``), the same for a
-        mini-batch (``'sgd'``), 0.01 for ``'adam'``.
+        Initial step size. ``'auto'`` derives it from the data: for ``'gd'``,
+        ``1 / L`` with ``L`` a Lipschitz bound of the gradient, then at every
+        iteration the Barzilai-Borwein step (the inverse curvature along the
+        last step), kept when the loss passes a non-monotone decrease test
+        (with a constant ``learning_rate``; a schedule keeps ``1 / L``); for
+        ``'sgd'``, ``1 / L`` for a mini-batch; for ``'adam'``, 0.01. A float
+        is a fixed step.
     power_t : float, default=0.5
         Exponent of the ``'invscaling'`` schedule.
     batch_size : int or 'auto', default='auto'

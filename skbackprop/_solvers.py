@@ -157,7 +157,139 @@ class Adam(GradientDescent):
         return True
 
 
+class BarzilaiBorwein(GradientDescent):
+    r"""Full-batch gradient descent with a step chosen from the data at every iteration.
+
+    Every update is still :math:`\theta := \theta - \alpha_k \nabla J(\theta)`;
+    only the step :math:`\alpha_k` changes. With :math:`s` the last change of
+    :math:`\theta` and :math:`y` the change of the gradient it caused, the
+    Barzilai-Borwein steps :math:`s^\top s / s^\top y` and
+    :math:`s^\top y / y^\top y` (used in turn) are the inverse curvatures of
+    the objective along the last step: long steps where the objective is flat,
+    short ones where it is curved, which plain descent with the global bound
+    :math:`1/L` cannot do. Such a step may raise the loss now and then, so it is
+    kept only if the loss it reaches is at most the largest of the last
+    ``memory`` losses minus :math:`\gamma \alpha \lVert g \rVert^2` (the
+    non-monotone test of Grippo, Lampariello and Lucidi, 1986, which Raydan,
+    1997, pairs with these steps). Otherwise it is shortened, by a quadratic
+    fit of the loss along the gradient, and never below ``learning_rate_init``
+    (:math:`1/L`), a step that always decreases the loss.
+
+    The optimizer evaluates the objective at its trial points itself; the
+    driver takes the loss and gradient of the accepted point from
+    :meth:`cached` instead of computing them again.
+
+    Parameters
+    ----------
+    n_params : int
+    dtype : numpy dtype
+    learning_rate_init : float
+        The safe step :math:`1/L`, taken first and as the fallback.
+    learning_rate : 'constant'
+    power_t : float, default=0.5
+        Unused (no schedule applies).
+    """
+
+    memory = 10  # losses the non-monotone test looks back on
+    gamma = 1e-4  # sufficient decrease
+    longest = 1e10  # steps at most this many times learning_rate_init
+
+    def __init__(
+        self, n_params, dtype, learning_rate_init, learning_rate="constant", power_t=0.5
+    ):
+        super().__init__(n_params, dtype, learning_rate_init, learning_rate, power_t)
+        self._theta_prev = np.zeros(n_params, dtype=dtype)
+        self._grad_prev = np.zeros(n_params, dtype=dtype)
+        self._grad_trial = np.zeros(n_params, dtype=dtype)
+        self._theta_trial = np.zeros(n_params, dtype=dtype)
+        self.restart()
+
+    def restart(self):
+        """Forget the previous iterates: a run on (possibly) new data begins."""
+        self.learning_rate = self.learning_rate_init
+        self.n_steps = 0
+        self.recent_losses = []
+        self.cached_loss = None
+
+    def cached(self, theta, grad):
+        """Loss at ``theta`` from the last accepted trial (gradient copied into
+        ``grad``), or None when ``theta`` is not that point."""
+        if self.cached_loss is None or not np.array_equal(theta, self._theta_trial):
+            return None
+        grad[...] = self._grad_trial
+        return self.cached_loss
+
+    def _bb_step(self, theta, grad):
+        """The next Barzilai-Borwein step; the last step when it is undefined."""
+        s = np.subtract(theta, self._theta_prev, out=self._theta_trial)
+        y = np.subtract(grad, self._grad_prev, out=self._grad_trial)
+        ss, sy, yy = float(s @ s), float(s @ y), float(y @ y)
+        # no positive curvature seen, or products beyond the float range
+        if not (sy > 0 and yy > 0 and ss < math.inf and yy < math.inf):
+            return self.learning_rate
+        step = ss / sy if self.n_steps % 2 else sy / yy
+        return min(
+            max(step, self.learning_rate_init), self.longest * self.learning_rate_init
+        )
+
+    def search_step(self, theta, grad, loss, evaluate):
+        """Update ``theta`` in place by a step that passes the non-monotone test.
+
+        Parameters
+        ----------
+        theta, grad : ndarray of shape (n_params,)
+            The current point and its gradient (``grad`` is left unchanged).
+        loss : float
+            The loss at ``theta``.
+        evaluate : callable
+            ``evaluate(theta, grad) -> loss``, writing the gradient into ``grad``.
+        """
+        self.recent_losses = [*self.recent_losses[1 - self.memory :], loss]
+        step = self._bb_step(theta, grad) if self.n_steps else self.learning_rate_init
+        self.n_steps += 1
+        np.copyto(self._theta_prev, theta)
+        np.copyto(self._grad_prev, grad)
+        self.cached_loss = None
+        if step <= self.learning_rate_init:
+            # the safe step needs no test: the next iteration evaluates it
+            self.learning_rate = step
+            axpy(-step, grad, theta)
+            return
+        bound = max(self.recent_losses)
+        grad_sq = float(grad @ grad)
+        while True:
+            trial = self._theta_trial
+            np.copyto(trial, theta)
+            axpy(-step, grad, trial)
+            trial_loss = evaluate(trial, self._grad_trial)
+            if trial_loss <= bound - self.gamma * step * grad_sq:
+                break
+            if step <= self.learning_rate_init:
+                break
+            step = max(
+                self._shorter(step, loss, trial_loss, grad_sq), self.learning_rate_init
+            )
+        self.learning_rate = step
+        self.cached_loss = trial_loss
+        np.copyto(theta, trial)
+
+    @staticmethod
+    def _shorter(step, loss, trial_loss, grad_sq):
+        """Minimiser of the quadratic through the loss, its slope ``-||g||^2``
+        at 0 and ``trial_loss`` at ``step``, kept in [step/10, step/2]."""
+        # the quadratic's minimiser is step * decrease / (2 * (decrease + rise))
+        # with decrease = step ||g||^2 (its linear part) and rise = trial - loss
+        decrease = step * grad_sq
+        denominator = decrease + (trial_loss - loss)
+        best = 0.5 * step * decrease / denominator if denominator > 0 else 0.0
+        if not math.isfinite(best):
+            best = 0.5 * step
+        return min(max(best, 0.1 * step), 0.5 * step)
+
+
 OPTIMIZERS = {"gd": GradientDescent, "sgd": MomentumSGD, "adam": Adam}
+#: every optimizer class, by name (to load a pickled optimizer)
+OPTIMIZER_CLASSES = (GradientDescent, MomentumSGD, Adam, BarzilaiBorwein)
 
 
 def make_optimizer(solver, n_params, dtype, learning_rate_init, params):
@@ -171,7 +303,17 @@ def make_optimizer(solver, n_params, dtype, learning_rate_init, params):
     learning_rate_init : float
     params : dict
         The estimator's ``get_params()``; the optimizer picks what it uses.
+
+    ``'gd'`` with ``learning_rate_init='auto'`` and a constant schedule
+    searches its step at every iteration (:class:`BarzilaiBorwein`), starting
+    from the safe ``learning_rate_init``; a float step gives plain descent.
     """
+    if (
+        solver == "gd"
+        and params.get("learning_rate_init") == "auto"
+        and params["learning_rate"] == "constant"
+    ):
+        return BarzilaiBorwein(n_params, dtype, learning_rate_init)
     if solver == "adam":
         options = {k: params[k] for k in ("beta_1", "beta_2", "epsilon")}
     else:

@@ -17,6 +17,8 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
+from ._solvers import BarzilaiBorwein
+
 # A loss this many times larger than the first loss of the training (or than 1)
 # is taken as divergence: a stable step never multiplies the loss like this.
 _EXPLOSION_FACTOR = 1e8
@@ -191,6 +193,25 @@ def run_stochastic(
     reference = record.loss_curve[0] if record.loss_curve else None
     last_good = theta.copy()
     batch_buffers = {}
+    searching = isinstance(optimizer, BarzilaiBorwein)
+    if searching:
+        optimizer.restart()  # its memory belongs to the data of one call
+
+    def search_epoch():
+        """One full-batch step whose size the optimizer searches; returns the
+        loss before the step."""
+        nonlocal reference
+        loss = optimizer.cached(theta, grad)
+        if loss is None:
+            loss = objective(theta, X, T, sample_weight, grad)
+        reference = loss if reference is None else reference
+        _check_loss(loss, reference, record.n_iter + 1, optimizer)
+        optimizer.search_step(
+            theta, grad, loss, lambda at, g: objective(at, X, T, sample_weight, g)
+        )
+        if not np.isfinite(theta).all():
+            _check_loss(np.inf, 0.0, record.n_iter + 1, optimizer)
+        return loss
 
     def epoch():
         """One pass over the data; returns the mean of the batch losses."""
@@ -219,7 +240,7 @@ def run_stochastic(
             _blas_threads(objective, batch_size),
         ):
             for _ in range(1 if incremental else max_iter):
-                loss = epoch()
+                loss = search_epoch() if searching else epoch()
                 last_good[...] = theta
                 record.t += n_samples
                 score = None if validation_score is None else validation_score(theta)

@@ -120,10 +120,10 @@ def _small_products(objective, batch_size, sparse_input=False):
     return largest < _SINGLE_THREAD_BELOW
 
 
-def _blas_threads(objective, batch_size):
+def _blas_threads(objective, batch_size, sparse_input=False):
     """One BLAS thread for small batch products, else the user's setting
     (a context manager)."""
-    if _small_products(objective, batch_size):
+    if _small_products(objective, batch_size, sparse_input):
         return _threadpool_controller().limit(limits=1, user_api="blas")
     return contextlib.nullcontext()
 
@@ -243,7 +243,7 @@ def run_stochastic(
     try:
         with (
             np.errstate(over="ignore", invalid="ignore"),
-            _blas_threads(objective, batch_size),
+            _blas_threads(objective, batch_size, sparse.issparse(X)),
         ):
             for _ in range(1 if incremental else max_iter):
                 loss = search_epoch() if searching else epoch()

@@ -1,4 +1,4 @@
-"""solver='lbfgs' on sparse data: BLAS threads and the preconditioner's scan."""
+"""Full-batch solvers on sparse data: BLAS threads and the preconditioner's scan."""
 
 import tracemalloc
 
@@ -43,7 +43,8 @@ def test_column_rms_of_sparse_x_copies_no_more_than_a_chunk(fmt):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_lbfgs_wakes_no_blas_thread_for_a_sparse_linear_model(monkeypatch):
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+def test_full_batch_wakes_no_blas_thread_for_a_sparse_linear_model(solver, monkeypatch):
     # its only BLAS calls are vector-sized: on 2 busy cores, threads woken for
     # them made the fit of a 40k x 20k CSR problem 3x slower. A dense X of this
     # shape (3000 x 20000 x 3 multiply-adds a product) gets the user's threads.
@@ -60,5 +61,5 @@ def test_lbfgs_wakes_no_blas_thread_for_a_sparse_linear_model(monkeypatch):
 
     monkeypatch.setattr(Objective, "__call__", spy)
     with threadpool_limits(limits=2, user_api="blas"):
-        SoftmaxClassifier(max_iter=2).fit(X, y)
+        SoftmaxClassifier(solver=solver, max_iter=2).fit(X, y)
     assert threads and max(threads) == 1

@@ -286,7 +286,11 @@ def test_predictions_do_not_depend_on_the_order_of_training_rows(kind, solver, d
         warnings.simplefilter("ignore", ConvergenceWarning)
         a = _make(kind, solver, **params).fit(X, y, sample_weight=w)
         b = _make(kind, solver, **params).fit(X[perm], y[perm], sample_weight=w[perm])
-    assert_allclose(b.predict_proba(X), a.predict_proba(X), rtol=1e-6, atol=1e-9)
+    # the order changes only the rounding of the sums over samples; 15 L-BFGS
+    # iterations on a network (not convex) can grow it to ~3e-8 in probability
+    # (seen on a 2-class draw with probabilities near 1e-5)
+    atol = 1e-6 if (kind, solver) == ("mlp", "lbfgs") else 1e-9
+    assert_allclose(b.predict_proba(X), a.predict_proba(X), rtol=1e-6, atol=atol)
 
 
 @pytest.mark.parametrize("kind, solver", ESTIMATORS)

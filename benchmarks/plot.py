@@ -1,8 +1,10 @@
-"""Plot the ratios (skbackprop / peer) of a benchmark JSON file.
+"""Plot the ratios (skbackprop / peer) of a benchmark JSON file, and write its
+table for the docs.
 
 Usage::
 
-    python benchmarks/plot.py benchmarks/results/<file>.json docs/guide/performance.png
+    python benchmarks/plot.py benchmarks/results/<file>.json \
+        docs/guide/performance.png [docs/guide/performance_table.inc]
 """
 
 import json
@@ -73,5 +75,97 @@ def main(source, target):
     fig.savefig(target, dpi=110)
 
 
+def _seconds(x):
+    return "never" if x is None else f"{x:.3g} s"
+
+
+def _epochs(n):
+    return f"{n} epochs" if n else "not within the epochs tried"
+
+
+def _table_row(r):
+    """(measure, ours, peer, ratio, notes) of one result."""
+    if r["kind"] == "to_optimum":
+        gap = f"ours: {_epochs(r['ours_epochs'])} (gap {r['ours_final_gap']:.1e})"
+        peer = f"SGDClassifier: {_epochs(r['peer_epochs'])}"
+        memory = r.get("ours_memory_ratio")
+        notes = f"{gap}; {peer}" + (f"; memory {memory:.2f}" if memory else "")
+        return (
+            "time to gap < 1e-3 (LogisticRegression fit)",
+            _seconds(r.get("ours_s")),
+            _seconds(r["reference_s"]),
+            r.get("ratio"),
+            notes,
+        )
+    memory = (
+        f"memory {r['ours_memory_ratio']:.2f} / {r['peer_memory_ratio']:.2f}"
+        if "ours_memory_ratio" in r
+        else ""
+    )
+    scores = f"test log-loss {r['ours_log_loss']:.4f} / {r['peer_log_loss']:.4f}"
+    notes = "; ".join(x for x in (scores, memory) if x)
+    if r["kind"] == "epochs":
+        return (
+            f"time per epoch ({r['peer']})",
+            _seconds(r["ours_epoch_s"]),
+            _seconds(r["peer_epoch_s"]),
+            ratio(r),
+            notes,
+        )
+    if r["kind"] == "optimum":
+        notes += f"; objective gap {r['ours_gap']:.1e} / {r['peer_gap']:.1e}"
+    return (
+        f"fit time ({r['peer']})",
+        _seconds(r["ours_s"]),
+        _seconds(r["peer_s"]),
+        r["ratio"],
+        notes,
+    )
+
+
+def write_table(data, target):
+    """The results as a reStructuredText list-table (included by the docs)."""
+    header = [
+        "workload",
+        "dtype",
+        "case",
+        "measure (peer)",
+        "skbackprop",
+        "peer",
+        "ratio",
+        "notes (ours / peer)",
+    ]
+    lines = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 12 8 12 18 10 10 7 23",
+        "",
+    ]
+    rows = [header]
+    for r in data["results"]:
+        measure, ours, peer, value, notes = _table_row(r)
+        ratio_text = "-" if value is None else f"{value:.2f}"
+        rows.append(
+            [
+                r["workload"],
+                r["dtype"],
+                r["case"],
+                measure,
+                ours,
+                peer,
+                ratio_text,
+                notes,
+            ]
+        )
+    for row in rows:
+        lines.append(f"   * - {row[0]}")
+        lines.extend(f"     - {cell}" for cell in row[1:])
+    with open(target, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 if __name__ == "__main__":
     main(*sys.argv[1:3])
+    if len(sys.argv) > 3:
+        with open(sys.argv[1]) as f:
+            write_table(json.load(f), sys.argv[3])

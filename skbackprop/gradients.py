@@ -13,6 +13,9 @@ to :math:`|s| = 10^{300}` and never emit floating-point warnings on finite
 input. float32 input gives float32 output.
 """
 
+import functools
+import math
+
 import numpy as np
 from scipy.special import expit
 
@@ -33,16 +36,33 @@ def _float_array(a):
     return a
 
 
+@functools.lru_cache(maxsize=16)
+def _ones(n, dtype):
+    """A read-only vector of ``n`` ones: row sums are products with it."""
+    ones = np.ones(n, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
+
+
+@functools.lru_cache(maxsize=16)
+def _row_starts(shape):
+    """Flat index of the first entry of each row of an array of ``shape``,
+    of shape ``(*shape[:-1], 1)`` (read-only)."""
+    starts = np.arange(0, math.prod(shape), shape[-1]).reshape(*shape[:-1], 1)
+    starts.flags.writeable = False
+    return starts
+
+
 def _row_max(S):
     """``S.max(axis=-1, keepdims=True)``, the same values, found by argmax.
 
-    NumPy does not vectorise a max over a short last axis (8.5 us for 200 x 10
-    scores) but does vectorise argmax: with the gather, ~4x faster. A row
-    holding a NaN gives NaN either way.
+    NumPy does not vectorise a max over a short last axis (6.6 us for 200 x 10
+    scores) but does vectorise argmax: with the cached row starts and a
+    gather, 2.3 us. A row holding a NaN gives NaN either way.
     """
-    index = S.argmax(axis=-1)
-    index += np.arange(0, S.size, S.shape[-1]).reshape(np.shape(index))
-    return S.reshape(-1).take(index)[..., np.newaxis]
+    index = S.argmax(axis=-1, keepdims=True)
+    index += _row_starts(S.shape)
+    return S.take(index)
 
 
 def log_softmax(S):
@@ -201,23 +221,25 @@ def softmax_cross_entropy(S, Y, sample_weight=None, *, out=None):
     """
     S = _float_array(S)
     Y = np.asarray(Y, dtype=S.dtype)
+    n_samples = S.shape[0]
     # row sums as products with ones (BLAS): ~3x faster than np.sum or einsum
     # over a short last axis
-    ones = np.ones(S.shape[-1], dtype=S.dtype)
+    ones = _ones(S.shape[-1], S.dtype)
     # with m the row maximum, log p_c = (s_c - m) - log sum_c' e^(s_c' - m), so
     # -sum_c y_c log p_c = log(sum_c' e^(s_c' - m)) sum_c y_c - sum_c y_c (s_c - m)
     dS = np.subtract(S, _row_max(S), out=out)
-    per_sample = -(np.multiply(Y, dS) @ ones)
+    target_score = np.multiply(Y, dS) @ ones
     sums = np.exp(dS, out=dS) @ ones
-    per_sample += np.log(sums) * (Y @ ones)
+    per_sample = np.log(sums) * (Y @ ones)
+    per_sample -= target_score
     # P = e^(s - m) / sum_c' e^(s_c' - m): one exp per entry, one log per row
     dS /= sums[:, np.newaxis]
     dS -= Y
-    w = _normalised_weights(sample_weight, S.shape[0], S.dtype)
+    w = _normalised_weights(sample_weight, n_samples, S.dtype)
     # the loss is reduced in float64: a float32 sum of finite terms can overflow
     if w is None:
-        dS /= S.shape[0]
-        loss = per_sample.sum(dtype=np.float64) / S.shape[0]
+        dS *= 1.0 / n_samples  # a product: cheaper than a division
+        loss = np.add.reduce(per_sample, dtype=np.float64) / n_samples
     else:
         dS *= w[:, np.newaxis]
         loss = per_sample @ w.astype(np.float64)

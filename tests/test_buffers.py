@@ -73,3 +73,21 @@ def test_rows_gathers_into_a_reused_buffer():
     # a slice is a view; None stays None
     assert np.shares_memory(_rows(X, slice(0, 10), buffers, "X"), X)
     assert _rows(None, order[:10], buffers, "w") is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_row_max_any_layout_and_shape(dtype):
+    # _row_max gathers by flat index, with row starts cached by shape: C,
+    # Fortran and strided inputs of one shape share the cache entry
+    rng = np.random.default_rng(2)
+    S = rng.standard_normal((7, 5)).astype(dtype)
+    wide = np.zeros((7, 10), dtype=dtype)
+    wide[:, ::2] = S
+    for A in (S, np.asfortranarray(S), wide[:, ::2], S[::-1]):
+        assert_array_equal(gradients._row_max(A), A.max(axis=-1, keepdims=True))
+    assert_array_equal(gradients._row_max(S[0]), S[0].max(keepdims=True))
+    S3 = S.reshape(7, 1, 5)
+    assert_array_equal(gradients._row_max(S3), S3.max(axis=-1, keepdims=True))
+    # the scores are left alone and the cached row starts cannot be written
+    assert_array_equal(S, wide[:, ::2])
+    assert not gradients._row_starts(S.shape).flags.writeable

@@ -316,7 +316,12 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
         return np.searchsorted(self.classes_, y)
 
     def _build_objective(self, X, y_enc):
-        """The training objective and the target matrix for encoded labels."""
+        """The training objective and the targets for encoded labels.
+
+        Softmax: the labels themselves (intp), not a one-hot matrix, which for
+        full-batch training would add ``n_classes / n_features`` of ``X``'s
+        memory. Logistic: 0/1 per unit.
+        """
         n_classes = self.classes_.size
         output, n_outputs = self._output(n_classes)
         layout = Layout(
@@ -325,7 +330,9 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
         objective = Objective(
             layout, self._activation(), output, self.alpha, self._alpha_per_weight_sum
         )
-        if n_outputs == n_classes:
+        if output == "softmax":
+            T = y_enc.astype(np.intp, copy=False)
+        elif n_outputs == n_classes:
             T = np.zeros((y_enc.size, n_classes), dtype=X.dtype)
             T[np.arange(y_enc.size), y_enc] = 1
         else:

@@ -97,7 +97,7 @@ def check_gradients(
     theta = theta.astype(np.float64)
     if X.dtype != np.float64:
         X = X.astype(np.float64)
-        T = T.astype(np.float64)
+        T = T if T.dtype == np.intp else T.astype(np.float64)  # labels stay labels
         w = None if w is None else w.astype(np.float64)
     analytic = np.empty_like(theta)
     objective(theta.copy(), X, T, w, analytic)

@@ -107,11 +107,11 @@ def _stored_columns(X, start, stop):
     return np.repeat(np.arange(first, last), counts)
 
 
-def _column_rms(X, chunk_rows=4096, chunk_values=2**18):
+def _column_rms(X, chunk_values=2**16):
     """Root mean square of each column, without overflow and without copying
-    more of X at a time than ``chunk_rows`` rows (sparse: ``chunk_values``
-    stored values). Sparse X in one piece needed three copies of itself (the
-    scaled matrix, its square and the sum's): 92 MiB for a 31 MiB CSR X."""
+    more than ``chunk_values`` values of X at a time (dense: whole rows).
+    Sparse X in one piece needed three copies of itself (the scaled matrix,
+    its square and the sum's): 92 MiB for a 31 MiB CSR X."""
     largest = largest_abs(X) or 1.0
     squares = np.zeros(X.shape[1])
     if sparse.issparse(X):
@@ -124,6 +124,7 @@ def _column_rms(X, chunk_rows=4096, chunk_values=2**18):
                 minlength=X.shape[1],
             )
     else:
+        chunk_rows = max(1, chunk_values // max(X.shape[1], 1))
         for start in range(0, X.shape[0], chunk_rows):
             rows = X[start : start + chunk_rows] / largest
             squares += np.einsum("ij,ij->j", rows, rows)

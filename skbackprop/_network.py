@@ -26,7 +26,7 @@ import numpy as np
 from scipy.special import expit
 
 from ._blas import axpy
-from .gradients import binary_cross_entropy, softmax, softmax_cross_entropy
+from .gradients import _softmax_cross_entropy, binary_cross_entropy, softmax
 
 # Activations with their derivatives side by side. Both work in place; the
 # derivative is written in terms of the activation's output A = f(Z), which is
@@ -86,7 +86,8 @@ ACTIVATIONS = {
 
 
 def _softmax_loss(S, T, sample_weight=None):
-    return softmax_cross_entropy(S, T, sample_weight, out=S)
+    # T: the encoded class of each sample, or one-hot rows
+    return _softmax_cross_entropy(S, T, sample_weight, out=S)
 
 
 def _logistic_loss(S, T, sample_weight=None):
@@ -273,8 +274,9 @@ class Objective:
         ----------
         theta : ndarray of shape (n_params,)
         X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-        T : ndarray of shape (n_samples, n_outputs)
-            Targets: one-hot (softmax) or 0/1 per unit (logistic).
+        T : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Targets: the class index of each sample, of dtype intp, or
+            one-hot rows (softmax); 0/1 per unit (logistic).
         sample_weight : ndarray of shape (n_samples,) or None
         grad : ndarray of shape (n_params,)
 

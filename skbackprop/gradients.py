@@ -44,10 +44,21 @@ def _ones(n, dtype):
     return ones
 
 
-@functools.lru_cache(maxsize=16)
+# Row starts are cached for batch-sized arrays only: a full-batch one would
+# keep n_samples indices alive after training.
+_CACHED_ROW_STARTS_UP_TO = 2**16
+
+
 def _row_starts(shape):
     """Flat index of the first entry of each row of an array of ``shape``,
-    of shape ``(*shape[:-1], 1)`` (read-only)."""
+    of shape ``(*shape[:-1], 1)`` (read-only when cached)."""
+    if math.prod(shape) <= _CACHED_ROW_STARTS_UP_TO:
+        return _cached_row_starts(shape)
+    return np.arange(0, math.prod(shape), shape[-1]).reshape(*shape[:-1], 1)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_row_starts(shape):
     starts = np.arange(0, math.prod(shape), shape[-1]).reshape(*shape[:-1], 1)
     starts.flags.writeable = False
     return starts
@@ -179,8 +190,11 @@ def softmax_cross_entropy(S, Y, sample_weight=None, *, out=None):
     ----------
     S : array-like of shape (n_samples, n_classes)
         Class scores.
-    Y : array-like of shape (n_samples, n_classes)
-        One-hot targets.
+    Y : array-like of shape (n_samples, n_classes) or (n_samples,)
+        One-hot targets, or the class index of each sample (integers in
+        ``[0, n_classes)``), which gives the same result without a one-hot
+        matrix (training passes the indices: a one-hot matrix of the whole
+        data would be ``n_classes / n_features`` of the size of ``X``).
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative weights, normalised here to sum to one. ``None`` gives
         the plain mean over samples.
@@ -218,9 +232,26 @@ def softmax_cross_entropy(S, Y, sample_weight=None, *, out=None):
     >>> loss, dS = softmax_cross_entropy([[0.0, 0.0]], [[1.0, 0.0]])
     >>> round(loss, 4), dS
     (0.6931, array([[-0.5,  0.5]]))
+    >>> softmax_cross_entropy([[0.0, 0.0]], [0])[0] == loss  # class indices
+    True
     """
     S = _float_array(S)
-    Y = np.asarray(Y, dtype=S.dtype)
+    Y = np.asarray(Y)
+    if Y.ndim == 1 and S.ndim == 2:
+        if Y.size and (Y.min() < 0 or Y.max() >= S.shape[1]):
+            raise ValueError(
+                f"Class indices must lie in [0, {S.shape[1]}), the columns of S; "
+                f"got values from {Y.min()} to {Y.max()}."
+            )
+        Y = Y.astype(np.intp, copy=False)
+    else:
+        Y = Y.astype(S.dtype, copy=False)
+    return _softmax_cross_entropy(S, Y, sample_weight, out)
+
+
+def _softmax_cross_entropy(S, Y, sample_weight, out):
+    """:func:`softmax_cross_entropy` on validated arrays: ``Y`` one-hot rows of
+    ``S``'s dtype, or in-range class indices of dtype intp."""
     n_samples = S.shape[0]
     # row sums as products with ones (BLAS): ~3x faster than np.sum or einsum
     # over a short last axis
@@ -228,13 +259,23 @@ def softmax_cross_entropy(S, Y, sample_weight=None, *, out=None):
     # with m the row maximum, log p_c = (s_c - m) - log sum_c' e^(s_c' - m), so
     # -sum_c y_c log p_c = log(sum_c' e^(s_c' - m)) sum_c y_c - sum_c y_c (s_c - m)
     dS = np.subtract(S, _row_max(S), out=out)
-    target_score = np.multiply(Y, dS) @ ones
+    if Y.ndim == 1:  # class indices: y_c = [c = t], sum_c y_c = 1
+        target = Y + _row_starts(S.shape)[:, 0]  # flat index of s_t in each row
+        target_score = dS.take(target)
+    else:
+        target_score = np.multiply(Y, dS) @ ones
     sums = np.exp(dS, out=dS) @ ones
-    per_sample = np.log(sums) * (Y @ ones)
-    per_sample -= target_score
     # P = e^(s - m) / sum_c' e^(s_c' - m): one exp per entry, one log per row
     dS /= sums[:, np.newaxis]
-    dS -= Y
+    per_sample = np.log(sums, out=sums)
+    if Y.ndim == 1:
+        per_sample -= target_score
+        del target_score  # full batch: one vector less alive at the peak
+        _subtract_one_at(dS, target)
+    else:
+        per_sample *= Y @ ones
+        per_sample -= target_score
+        dS -= Y
     w = _normalised_weights(sample_weight, n_samples, S.dtype)
     # the loss is reduced in float64: a float32 sum of finite terms can overflow
     if w is None:
@@ -244,6 +285,15 @@ def softmax_cross_entropy(S, Y, sample_weight=None, *, out=None):
         dS *= w[:, np.newaxis]
         loss = per_sample @ w.astype(np.float64)
     return float(loss), dS
+
+
+def _subtract_one_at(A, flat_index):
+    """``A.flat[flat_index] -= 1`` in place, for distinct indices."""
+    if A.flags.c_contiguous:
+        flat = A.reshape(-1)  # a view
+        flat[flat_index] -= 1
+    else:
+        np.put(A, flat_index, A.take(flat_index) - 1)
 
 
 def binary_cross_entropy(z, y, sample_weight=None, *, out=None):

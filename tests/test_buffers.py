@@ -91,3 +91,61 @@ def test_row_max_any_layout_and_shape(dtype):
     # the scores are left alone and the cached row starts cannot be written
     assert_array_equal(S, wide[:, ::2])
     assert not gradients._row_starts(S.shape).flags.writeable
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_softmax_cross_entropy_class_indices_equal_one_hot(dtype, weighted, layout):
+    # training passes class indices instead of a one-hot matrix; the result,
+    # written into a buffer of either memory layout, must be the same
+    S, Y, w = _scores(dtype)
+    w = w if weighted else None
+    loss, dS = gradients.softmax_cross_entropy(S, Y, w)
+    out = np.empty_like(S, order=layout)
+    loss_idx, dS_idx = gradients.softmax_cross_entropy(S, Y.argmax(axis=1), w, out=out)
+    assert dS_idx is out and dS_idx.dtype == dtype
+    # float32: an F-ordered buffer changes the rounding of the row sums by an
+    # ulp, which p - 1 for p near 1 shows (here 3e-9 on entries of ~1e-5)
+    atol = 1e-8 if dtype == np.float32 else 1e-17
+    assert_allclose(dS_idx, dS, rtol=1e-6 if dtype == np.float32 else 1e-14, atol=atol)
+    assert loss_idx == pytest.approx(loss, rel=1e-6 if dtype == np.float32 else 1e-14)
+
+
+@pytest.mark.parametrize("labels", [[0, 4], [-1, 0], [3, 5]])
+def test_softmax_cross_entropy_rejects_class_indices_out_of_range(labels):
+    with pytest.raises(ValueError, match=r"Class indices must lie in \[0, 4\)"):
+        gradients.softmax_cross_entropy(np.zeros((2, 4)), labels)
+
+
+@pytest.mark.parametrize("solver", ["gd", "lbfgs", "sgd"])
+def test_fit_allocates_little_besides_x(solver):
+    # no copy of X and no one-hot matrix of the targets: a full-batch fit holds
+    # the scores (n x classes: 1/10 of X here) and a few per-sample vectors
+    import tracemalloc
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from skbackprop import SoftmaxClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20_000, 100))
+    y = rng.integers(0, 10, 20_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        tracemalloc.start()
+        try:
+            SoftmaxClassifier(solver=solver, max_iter=2, random_state=0).fit(X, y)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 0.2 * X.nbytes
+
+
+def test_row_starts_cached_for_batches_only():
+    # a batch's row starts are reused; a full batch's are not kept after use
+    batch, full = (200, 10), (100_000, 10)
+    assert gradients._row_starts(batch) is gradients._row_starts(batch)
+    assert gradients._row_starts(full) is not gradients._row_starts(full)
+    assert_array_equal(gradients._row_starts(full)[:3, 0], [0, 10, 20])

@@ -1,4 +1,4 @@
-"""Full-batch solvers on sparse data: BLAS threads and the preconditioner's scan."""
+"""BLAS threads of the training loops, and the preconditioner's scan of sparse X."""
 
 import tracemalloc
 
@@ -8,9 +8,10 @@ from numpy.testing import assert_allclose
 from scipy import sparse
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
-from skbackprop import SoftmaxClassifier
+from skbackprop import MLPBackprop, SoftmaxClassifier
 from skbackprop._linear import _column_rms
 from skbackprop._network import Objective
+from skbackprop._training import _blas_of_numpy_and_others
 
 
 def _sparse_with_empty_columns(fmt, scale=1.0):
@@ -63,3 +64,33 @@ def test_full_batch_wakes_no_blas_thread_for_a_sparse_linear_model(solver, monke
     with threadpool_limits(limits=2, user_api="blas"):
         SoftmaxClassifier(solver=solver, max_iter=2).fit(X, y)
     assert threads and max(threads) == 1
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_large_products_thread_numpys_blas_only(solver, monkeypatch):
+    # products of 2000 x 500 x 200 multiply-adds take the user's threads; the
+    # other BLAS (SciPy's, of the optimizer steps and L-BFGS-B) stays on one,
+    # or the two pools' spinning threads fight over the cores
+    numpys, others = _blas_of_numpy_and_others()
+    if not others:
+        pytest.skip("NumPy and SciPy share one BLAS library: nothing to keep apart")
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((2000, 500)), rng.integers(0, 3, 2000)
+    seen = []
+    call = Objective.__call__
+
+    def spy(self, *args):
+        blas = ThreadpoolController().select(user_api="blas")
+        seen.append({lib["filepath"]: lib["num_threads"] for lib in blas.info()})
+        return call(self, *args)
+
+    monkeypatch.setattr(Objective, "__call__", spy)
+    with threadpool_limits(limits=2, user_api="blas"):
+        MLPBackprop(
+            hidden_layer_sizes=(200,), solver=solver, batch_size=2000, max_iter=2
+        ).fit(X, y)
+    assert seen
+    for threads in seen:
+        assert all(threads[path] == 2 for path in numpys)
+        assert all(threads[path] == 1 for path in others)

@@ -175,9 +175,10 @@ class BarzilaiBorwein(GradientDescent):
     fit of the loss along the gradient, and never below ``learning_rate_init``
     (:math:`1/L`), a step that always decreases the loss.
 
-    The optimizer evaluates the objective at its trial points itself; the
-    driver takes the loss and gradient of the accepted point from
-    :meth:`cached` instead of computing them again.
+    The optimizer evaluates the objective at its trial points itself, in the
+    driver's ``theta`` and ``grad``; the driver takes the accepted point's loss
+    from :meth:`take_evaluated_loss` instead of computing it again. Two
+    parameter-sized vectors are kept (the last point and gradient).
 
     Parameters
     ----------
@@ -198,10 +199,10 @@ class BarzilaiBorwein(GradientDescent):
         self, n_params, dtype, learning_rate_init, learning_rate="constant", power_t=0.5
     ):
         super().__init__(n_params, dtype, learning_rate_init, learning_rate, power_t)
+        # the point and gradient the last step started from; the changes s and
+        # y since then are computed in their place
         self._theta_prev = np.zeros(n_params, dtype=dtype)
         self._grad_prev = np.zeros(n_params, dtype=dtype)
-        self._grad_trial = np.zeros(n_params, dtype=dtype)
-        self._theta_trial = np.zeros(n_params, dtype=dtype)
         self.restart()
 
     def restart(self):
@@ -209,20 +210,18 @@ class BarzilaiBorwein(GradientDescent):
         self.learning_rate = self.learning_rate_init
         self.n_steps = 0
         self.recent_losses = []
-        self.cached_loss = None
+        self.evaluated_loss = None
 
-    def cached(self, theta, grad):
-        """Loss at ``theta`` from the last accepted trial (gradient copied into
-        ``grad``), or None when ``theta`` is not that point."""
-        if self.cached_loss is None or not np.array_equal(theta, self._theta_trial):
-            return None
-        grad[...] = self._grad_trial
-        return self.cached_loss
+    def take_evaluated_loss(self):
+        """The loss at the current point if the last step evaluated it (its
+        gradient is then in the driver's ``grad``), else None."""
+        loss, self.evaluated_loss = self.evaluated_loss, None
+        return loss
 
     def _bb_step(self, theta, grad):
         """The next Barzilai-Borwein step; the last step when it is undefined."""
-        s = np.subtract(theta, self._theta_prev, out=self._theta_trial)
-        y = np.subtract(grad, self._grad_prev, out=self._grad_trial)
+        s = np.subtract(theta, self._theta_prev, out=self._theta_prev)
+        y = np.subtract(grad, self._grad_prev, out=self._grad_prev)
         ss, sy, yy = float(s @ s), float(s @ y), float(y @ y)
         # no positive curvature seen, or products beyond the float range
         if not (sy > 0 and yy > 0 and ss < math.inf and yy < math.inf):
@@ -238,7 +237,9 @@ class BarzilaiBorwein(GradientDescent):
         Parameters
         ----------
         theta, grad : ndarray of shape (n_params,)
-            The current point and its gradient (``grad`` is left unchanged).
+            The current point and its gradient. When the step is tested,
+            ``grad`` ends as the gradient at the new ``theta``, and
+            :meth:`take_evaluated_loss` returns its loss.
         loss : float
             The loss at ``theta``.
         evaluate : callable
@@ -247,21 +248,20 @@ class BarzilaiBorwein(GradientDescent):
         self.recent_losses = [*self.recent_losses[1 - self.memory :], loss]
         step = self._bb_step(theta, grad) if self.n_steps else self.learning_rate_init
         self.n_steps += 1
-        np.copyto(self._theta_prev, theta)
-        np.copyto(self._grad_prev, grad)
-        self.cached_loss = None
+        start, direction = self._theta_prev, self._grad_prev
+        np.copyto(start, theta)
+        np.copyto(direction, grad)
+        self.learning_rate = step
         if step <= self.learning_rate_init:
             # the safe step needs no test: the next iteration evaluates it
-            self.learning_rate = step
-            axpy(-step, grad, theta)
+            axpy(-step, direction, theta)
             return
         bound = max(self.recent_losses)
-        grad_sq = float(grad @ grad)
+        grad_sq = float(direction @ direction)
         while True:
-            trial = self._theta_trial
-            np.copyto(trial, theta)
-            axpy(-step, grad, trial)
-            trial_loss = evaluate(trial, self._grad_trial)
+            np.copyto(theta, start)
+            axpy(-step, direction, theta)
+            trial_loss = evaluate(theta, grad)
             if trial_loss <= bound - self.gamma * step * grad_sq:
                 break
             if step <= self.learning_rate_init:
@@ -270,8 +270,7 @@ class BarzilaiBorwein(GradientDescent):
                 self._shorter(step, loss, trial_loss, grad_sq), self.learning_rate_init
             )
         self.learning_rate = step
-        self.cached_loss = trial_loss
-        np.copyto(theta, trial)
+        self.evaluated_loss = trial_loss
 
     @staticmethod
     def _shorter(step, loss, trial_loss, grad_sq):

@@ -232,7 +232,7 @@ def run_stochastic(
         """One full-batch step whose size the optimizer searches; returns the
         loss before the step."""
         nonlocal reference
-        loss = optimizer.cached(theta, grad)
+        loss = optimizer.take_evaluated_loss()
         if loss is None:
             loss = objective(theta, X, T, sample_weight, grad)
         reference = loss if reference is None else reference

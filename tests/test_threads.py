@@ -1,4 +1,5 @@
-"""BLAS threads of the training loops, and the preconditioner's scan of sparse X."""
+"""BLAS threads of the training loops, and the scans of sparse X (the
+preconditioner's column norms, the SGD step's row norms) without copies."""
 
 import tracemalloc
 
@@ -11,6 +12,7 @@ from threadpoolctl import ThreadpoolController, threadpool_limits
 from skbackprop import MLPBackprop, SoftmaxClassifier
 from skbackprop._linear import _column_rms
 from skbackprop._network import Objective
+from skbackprop._solvers import _row_norms2
 from skbackprop._training import _blas_of_numpy_and_others
 
 
@@ -94,3 +96,28 @@ def test_large_products_thread_numpys_blas_only(solver, monkeypatch):
     for threads in seen:
         assert all(threads[path] == 2 for path in numpys)
         assert all(threads[path] == 1 for path in others)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("chunk_values", [1, 5, 64, 2**16])
+def test_row_norms_of_sparse_x_match_dense_in_any_chunking(fmt, chunk_values):
+    X, D = _sparse_with_empty_columns(fmt)
+    D[[3, 11]] = 0.0  # empty rows too
+    X = sparse.csr_matrix(D).asformat(fmt)
+    assert_allclose(
+        _row_norms2(X, chunk_values=chunk_values), (D**2).sum(axis=1), rtol=1e-12
+    )
+
+
+def test_sgd_fit_on_sparse_x_copies_no_more_than_a_chunk():
+    # the auto step's row norms used to square the whole of X
+    rng = np.random.default_rng(0)
+    X = sparse.random(20_000, 2_000, density=0.01, format="csr", random_state=rng)
+    y = rng.integers(0, 2, 20_000)
+    tracemalloc.start()
+    try:
+        SoftmaxClassifier(solver="sgd", max_iter=1, random_state=0).fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.5 * X.data.nbytes

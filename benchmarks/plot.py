@@ -1,14 +1,18 @@
-"""Plot the ratios (skbackprop / peer) of a benchmark JSON file, and write its
+"""Plot the ratios (skbackprop / peer) of benchmark JSON files, and write their
 table for the docs.
 
 Usage::
 
-    python benchmarks/plot.py benchmarks/results/<file>.json \
-        docs/guide/performance.png [docs/guide/performance_table.inc]
+    python benchmarks/plot.py benchmarks/results/<file>.json [<more>.json ...] \
+        --png docs/guide/performance.png --table docs/guide/performance_table.inc
+
+Rows of a later file replace the rows of the same workload, dtype and case of
+an earlier one (e.g. a case measured again after a change); the environment is
+the first file's.
 """
 
+import argparse
 import json
-import sys
 
 import matplotlib
 
@@ -37,9 +41,29 @@ def ratio(row):
     return row.get("ratio")
 
 
-def main(source, target):
-    with open(source) as f:
-        data = json.load(f)
+def merge(sources):
+    """The first file's data, with rows replaced by later files' rows."""
+    data = None
+    for source in sources:
+        with open(source) as f:
+            loaded = json.load(f)
+        if data is None:
+            data = loaded
+            continue
+        index = {
+            (r["workload"], r["dtype"], r["case"]): i
+            for i, r in enumerate(data["results"])
+        }
+        for row in loaded["results"]:
+            key = (row["workload"], row["dtype"], row["case"])
+            if key in index:
+                data["results"][index[key]] = row
+            else:
+                data["results"].append(row)
+    return data
+
+
+def plot(data, target):
     rows = [r for r in data["results"] if ratio(r) is not None]
     labels = [f"{r['workload']} {r['dtype'][5:]} {r['case']}" for r in rows]
     values = [ratio(r) for r in rows]
@@ -164,8 +188,18 @@ def write_table(data, target):
         f.write("\n".join(lines) + "\n")
 
 
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sources", nargs="+", help="benchmark JSON files")
+    parser.add_argument("--png", help="where to write the plot")
+    parser.add_argument("--table", help="where to write the RST table")
+    args = parser.parse_args(argv)
+    data = merge(args.sources)
+    if args.png:
+        plot(data, args.png)
+    if args.table:
+        write_table(data, args.table)
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
-    if len(sys.argv) > 3:
-        with open(sys.argv[1]) as f:
-            write_table(json.load(f), sys.argv[3])
+    main()

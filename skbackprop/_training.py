@@ -242,6 +242,10 @@ def run_stochastic(
         )
         if not np.isfinite(theta).all():
             _check_loss(np.inf, 0.0, record.n_iter + 1, optimizer)
+        if optimizer.evaluated_loss is not None:  # the new point's, known already
+            _check_loss(
+                optimizer.evaluated_loss, reference, record.n_iter + 1, optimizer
+            )
         return loss
 
     def epoch():

@@ -777,6 +777,24 @@ def test_searched_step_partial_fit_takes_the_safe_step():
     assert_allclose(streamed.loss_curve_, plain.loss_curve_, rtol=1e-12)
 
 
+def test_searched_step_ending_on_a_non_finite_loss_raises(monkeypatch):
+    # even on the last iteration: the point it would return is known to be bad
+    from skbackprop import _network
+
+    X, y = _data("iris")
+    evaluations = []
+    objective = _network.Objective.__call__
+
+    def infinite_after_3(self, *args):
+        evaluations.append(1)
+        loss = objective(self, *args)
+        return np.inf if len(evaluations) > 3 else loss
+
+    monkeypatch.setattr(_network.Objective, "__call__", infinite_after_3)
+    with pytest.raises(ValueError, match="learning_rate_init"):
+        SoftmaxClassifier(solver="gd", max_iter=3).fit(X, y)
+
+
 @pytest.mark.parametrize(
     "trial_loss, expected",
     [

@@ -238,6 +238,10 @@ def softmax_cross_entropy(S, Y, sample_weight=None, *, out=None):
     S = _float_array(S)
     Y = np.asarray(Y)
     if Y.ndim == 1 and S.ndim == 2:
+        if not np.issubdtype(Y.dtype, np.integer):
+            raise ValueError(
+                f"A 1-D Y holds class indices, which must be integers; got {Y.dtype}."
+            )
         if Y.size and (Y.min() < 0 or Y.max() >= S.shape[1]):
             raise ValueError(
                 f"Class indices must lie in [0, {S.shape[1]}), the columns of S; "

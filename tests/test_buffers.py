@@ -118,6 +118,11 @@ def test_softmax_cross_entropy_rejects_class_indices_out_of_range(labels):
         gradients.softmax_cross_entropy(np.zeros((2, 4)), labels)
 
 
+def test_softmax_cross_entropy_rejects_fractional_class_indices():
+    with pytest.raises(ValueError, match="must be integers; got float64"):
+        gradients.softmax_cross_entropy(np.zeros((2, 4)), [0.5, 1.0])
+
+
 @pytest.mark.parametrize("solver", ["gd", "lbfgs", "sgd"])
 def test_fit_allocates_little_besides_x(solver):
     # no copy of X and no one-hot matrix of the targets: a full-batch fit holds

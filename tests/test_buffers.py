@@ -1,10 +1,14 @@
 """The allocation-free paths of the training core give the same numbers."""
 
+import tracemalloc
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.exceptions import ConvergenceWarning
 
-from skbackprop import gradients
+from skbackprop import SoftmaxClassifier, gradients
 from skbackprop._training import _rows
 
 
@@ -127,13 +131,6 @@ def test_softmax_cross_entropy_rejects_fractional_class_indices():
 def test_fit_allocates_little_besides_x(solver):
     # no copy of X and no one-hot matrix of the targets: a full-batch fit holds
     # the scores (n x classes: 1/10 of X here) and a few per-sample vectors
-    import tracemalloc
-    import warnings
-
-    from sklearn.exceptions import ConvergenceWarning
-
-    from skbackprop import SoftmaxClassifier
-
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20_000, 100))
     y = rng.integers(0, 10, 20_000)

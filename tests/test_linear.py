@@ -37,7 +37,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skbackprop import LogisticRegressionGD, MLPBackprop, SoftmaxClassifier, _solvers
+from skbackprop import (
+    LogisticRegressionGD,
+    MLPBackprop,
+    SoftmaxClassifier,
+    _network,
+    _solvers,
+)
 
 SOLVERS = ["lbfgs", "gd", "sgd", "adam"]
 STOCHASTIC = ["gd", "sgd", "adam"]
@@ -779,8 +785,6 @@ def test_searched_step_partial_fit_takes_the_safe_step():
 
 def test_searched_step_ending_on_a_non_finite_loss_raises(monkeypatch):
     # even on the last iteration: the point it would return is known to be bad
-    from skbackprop import _network
-
     X, y = _data("iris")
     evaluations = []
     objective = _network.Objective.__call__

@@ -25,7 +25,7 @@ Backward, starting from :math:`\partial L / \partial S` (which is
 import numpy as np
 from scipy.special import expit
 
-from ._blas import axpy
+from ._blas import add_product, axpy
 from .gradients import _softmax_cross_entropy, binary_cross_entropy, softmax
 
 # Activations with their derivatives side by side. Both work in place; the
@@ -115,13 +115,32 @@ def _buffer(buffers, key, shape, dtype, fill=None):
     return out
 
 
-def _matmul(A, B, out):
-    """``out[...] = A @ B`` for dense or sparse ``A``."""
+def _layer_buffers(buffers, key, n_samples, widths, dtype):
+    """One reusable ``(n_samples, width)`` array per entry of ``widths``.
+
+    A single look-up for all the layers of a batch: training calls this twice
+    per batch, and a look-up per layer cost ~0.5 us each.
+    """
+    if buffers is not None:
+        out = buffers.get((key, n_samples))
+        if out is not None and (not out or out[0].dtype == dtype):
+            return out
+    out = [np.empty((n_samples, width), dtype=dtype) for width in widths]
+    if buffers is not None:
+        buffers[(key, n_samples)] = out
+    return out
+
+
+def _product(A, B, out):
+    """``out[...] = A @ B`` for dense or sparse ``A``.
+
+    ``np.dot`` rather than ``np.matmul`` for dense 2-D arrays: the same BLAS
+    call with ~0.5 us less overhead.
+    """
     if isinstance(A, np.ndarray):
-        np.matmul(A, B, out=out)
+        np.dot(A, B, out=out)
     else:
         out[...] = A @ B
-    return out
 
 
 def forward(layers, X, activation, buffers=None):
@@ -144,18 +163,25 @@ def forward(layers, X, activation, buffers=None):
         of shape (n_samples, n_outputs).
     """
     f = ACTIVATIONS[activation][0]
-    n_samples = X.shape[0]
-    activations = [X]
+    dtype = layers[0][0].dtype
+    Zs = _layer_buffers(
+        buffers, "Z", X.shape[0], [W.shape[1] for W, _ in layers], dtype
+    )
     last = len(layers) - 1
-    for i, (W, b) in enumerate(layers):
-        Z = _buffer(buffers, ("Z", i), (n_samples, W.shape[1]), W.dtype)
-        _matmul(activations[-1], W, out=Z)
-        if b is not None:
-            Z += b
+    A = X
+    for i, ((W, b), Z) in enumerate(zip(layers, Zs, strict=True)):
+        if b is not None and isinstance(A, np.ndarray) and A.flags.c_contiguous:
+            # Z = b, then Z += A @ W in the product itself
+            np.copyto(Z, b)
+            add_product(A, W, Z)
+        else:
+            _product(A, W, Z)
+            if b is not None:
+                Z += b
         if i < last:
             f(Z, buffers)
-        activations.append(Z)
-    return activations
+        A = Z
+    return [X, *Zs]
 
 
 def backward(layers, grads, activations, dS, activation, buffers=None):
@@ -174,19 +200,23 @@ def backward(layers, grads, activations, dS, activation, buffers=None):
     buffers : dict, default=None
     """
     derivative = ACTIVATIONS[activation][1]
+    n_samples = dS.shape[0]
+    dAs = _layer_buffers(
+        buffers, "dA", n_samples, [A.shape[1] for A in activations[1:-1]], dS.dtype
+    )
+    if grads[0][1] is not None:
+        # a product with ones (BLAS) sums the columns ~3x faster than np.sum
+        ones = _buffer(buffers, "ones", (n_samples,), dS.dtype, fill=1)
     dZ = dS
     for i in range(len(layers) - 1, -1, -1):
-        W = layers[i][0]
         dW, db = grads[i]
         A_prev = activations[i]
-        _matmul(A_prev.T, dZ, out=dW)
+        _product(A_prev.T, dZ, dW)
         if db is not None:
-            # a product with ones (BLAS) sums the columns ~3x faster than np.sum
-            ones = _buffer(buffers, "ones", (dZ.shape[0],), dZ.dtype, fill=1)
             np.dot(ones, dZ, out=db)
-        if i > 0:
-            dA = _buffer(buffers, ("dA", i - 1), A_prev.shape, dZ.dtype)
-            np.matmul(dZ, W.T, out=dA)
+        if i:
+            dA = dAs[i - 1]
+            np.dot(dZ, layers[i][0].T, out=dA)
             derivative(A_prev, dA)
             dZ = dA
 
@@ -244,6 +274,7 @@ class Objective:
         self.output = output
         self.alpha = float(alpha)
         self.alpha_per_weight_sum = alpha_per_weight_sum
+        self._loss = OUTPUT_LOSSES[output]
         self.buffers = {}
         self._views = {}
 
@@ -288,15 +319,15 @@ class Objective:
         # forward
         activations = forward(layers, X, self.activation, self.buffers)
         # loss, and its gradient w.r.t. the scores: w * (P - Y)
-        loss, dS = OUTPUT_LOSSES[self.output](activations[-1], T, sample_weight)
+        loss, dS = self._loss(activations[-1], T, sample_weight)
         # backward
-        grads = self.views(grad)
-        backward(layers, grads, activations, dS, self.activation, self.buffers)
-        # L2 penalty on the weights (not the biases)
+        backward(
+            layers, self.views(grad), activations, dS, self.activation, self.buffers
+        )
+        # L2 penalty on the weights (not the biases), all layers in one vector
         lam = self.penalty_strength(X.shape[0], sample_weight)
         if lam:
-            for (W, _), (dW, _) in zip(layers, grads, strict=True):
-                flat = W.ravel()
-                loss += 0.5 * lam * float(flat @ flat)
-                axpy(lam, flat, dW.ravel())
+            weights = self.layout.weights(theta)
+            loss += 0.5 * lam * float(weights @ weights)
+            axpy(lam, weights, self.layout.weights(grad))
         return loss

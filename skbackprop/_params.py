@@ -3,7 +3,8 @@
 L-BFGS, gradient checking and the stochastic solvers all work on the same flat
 vector ``theta``; the forward and backward passes read and write the per-layer
 views ``W`` (``(fan_in, fan_out)``, as ``MLPClassifier.coefs_``) and ``b``
-(``(fan_out,)``) without copying.
+(``(fan_out,)``) without copying. The weights of all layers come first and the
+biases after them, as ``MLPClassifier`` packs its parameters for L-BFGS.
 """
 
 import numpy as np
@@ -24,18 +25,21 @@ class Layout:
     def __init__(self, layer_units, fit_intercept=True):
         self.layer_units = [int(u) for u in layer_units]
         self.fit_intercept = bool(fit_intercept)
-        self._slices = []
+        shapes = list(zip(self.layer_units[:-1], self.layer_units[1:], strict=True))
+        # every layer's weights first, then every bias (MLPClassifier's packing
+        # too): the penalty reads and updates all the weights as one vector
         start = 0
-        for fan_in, fan_out in zip(
-            self.layer_units[:-1], self.layer_units[1:], strict=True
-        ):
-            w_slice = slice(start, start + fan_in * fan_out)
-            start = w_slice.stop
-            b_slice = None
-            if self.fit_intercept:
-                b_slice = slice(start, start + fan_out)
-                start = b_slice.stop
-            self._slices.append(((fan_in, fan_out), w_slice, b_slice))
+        w_slices = []
+        for fan_in, fan_out in shapes:
+            w_slices.append(slice(start, start + fan_in * fan_out))
+            start += fan_in * fan_out
+        self.n_weights = start
+        b_slices = [None] * len(shapes)
+        if self.fit_intercept:
+            for i, (_, fan_out) in enumerate(shapes):
+                b_slices[i] = slice(start, start + fan_out)
+                start += fan_out
+        self._slices = list(zip(shapes, w_slices, b_slices, strict=True))
         self.size = start
 
     def views(self, theta):
@@ -49,6 +53,10 @@ class Layout:
             b = None if b_slice is None else theta[b_slice]
             layers.append((W, b))
         return layers
+
+    def weights(self, theta):
+        """All the weights of ``theta`` as one flat view (the biases excluded)."""
+        return theta[: self.n_weights]
 
     def named_slices(self, weight_name, bias_name):
         """Parameter array name -> its slice of ``theta``.

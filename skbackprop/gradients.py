@@ -267,8 +267,8 @@ def _softmax_cross_entropy(S, Y, sample_weight, out):
         target = Y + _row_starts(S.shape)[:, 0]  # flat index of s_t in each row
         target_score = dS.take(target)
     else:
-        target_score = np.multiply(Y, dS) @ ones
-    sums = np.exp(dS, out=dS) @ ones
+        target_score = np.dot(np.multiply(Y, dS), ones)
+    sums = np.dot(np.exp(dS, out=dS), ones)
     # P = e^(s - m) / sum_c' e^(s_c' - m): one exp per entry, one log per row
     dS /= sums[:, np.newaxis]
     per_sample = np.log(sums, out=sums)
@@ -277,7 +277,7 @@ def _softmax_cross_entropy(S, Y, sample_weight, out):
         del target_score  # full batch: one vector less alive at the peak
         _subtract_one_at(dS, target)
     else:
-        per_sample *= Y @ ones
+        per_sample *= np.dot(Y, ones)
         per_sample -= target_score
         dS -= Y
     w = _normalised_weights(sample_weight, n_samples, S.dtype)

@@ -6,9 +6,13 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import SoftmaxClassifier, gradients
+from skbackprop._blas import add_product
+from skbackprop._network import forward
+from skbackprop._params import Layout
 from skbackprop._training import _rows
 
 
@@ -151,3 +155,49 @@ def test_row_starts_cached_for_batches_only():
     assert gradients._row_starts(batch) is gradients._row_starts(batch)
     assert gradients._row_starts(full) is not gradients._row_starts(full)
     assert_array_equal(gradients._row_starts(full)[:3, 0], [0, 10, 20])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_add_product_adds_the_product_in_place(dtype, order):
+    rng = np.random.default_rng(3)
+    A = np.asarray(rng.standard_normal((7, 5)), dtype=dtype, order=order)
+    B = rng.standard_normal((5, 3)).astype(dtype)
+    C = np.asarray(rng.standard_normal((7, 3)), dtype=dtype, order=order)
+    expected = C + A @ B
+    buffer = C
+    add_product(A, B, C)
+    assert C is buffer
+    assert_allclose(C, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("dense", [True, False])
+def test_forward_with_reused_buffers_equals_plain_products(dtype, dense):
+    rng = np.random.default_rng(4)
+    layout = Layout([6, 5, 4, 3])
+    theta = rng.standard_normal(layout.size).astype(dtype)
+    layers = layout.views(theta)
+    X = rng.standard_normal((9, 6)).astype(dtype)
+    # the plain formula, written out: Z = A W + b, A = relu(Z)
+    A = X
+    for i, (W, b) in enumerate(layers):
+        Z = A @ W + b
+        A = np.maximum(Z, 0) if i < len(layers) - 1 else Z
+    buffers = {}
+    X_in = X if dense else sparse.csr_matrix(X)
+    for _ in range(2):  # the second call reuses the first one's arrays
+        S = forward(layers, X_in, "relu", buffers)[-1]
+        assert_allclose(S, A, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert S is buffers[("Z", 9)][-1]
+
+
+def test_layout_packs_all_weights_first():
+    layout = Layout([3, 2, 4])
+    theta = np.arange(layout.size, dtype=float)
+    (W1, b1), (W2, b2) = layout.views(theta)
+    weights = layout.weights(theta)
+    assert weights.size == W1.size + W2.size == layout.n_weights
+    assert np.shares_memory(weights, theta)
+    assert_array_equal(weights, np.concatenate([W1.ravel(), W2.ravel()]))
+    assert_array_equal(theta[layout.n_weights :], np.concatenate([b1, b2]))

@@ -3,6 +3,14 @@
 import numpy as np
 from scipy.linalg import blas
 
+# Below this many multiply-adds in a batch's largest product, BLAS threads cost
+# more than they save: measured on 2 busy cores with OpenBLAS, a (200 x 100) @
+# (100 x 100) product takes 70 us on one thread and 370-790 us on two, and a
+# (100000 x 100) @ (100 x 10) one 26 ms and 94 ms, since the threads stall
+# whenever another process holds a core. Training runs such batches on one BLAS
+# thread (skbackprop._training).
+SINGLE_THREAD_BELOW = 1e8
+
 # One pass and no temporary: about twice as fast on a parameter vector as
 # NumPy operations with out= (axpy: 0.6 us against 1.7 us for 11k float32
 # entries). Looked up by dtype at each call: the f2py functions do not pickle,
@@ -40,7 +48,8 @@ def add_product(A, B, C):
     the product is ~4 us faster than ``A @ B`` plus a broadcast ``+= b`` for a
     (200 x 100) @ (100 x 100) float64 batch, and rounds the same. BLAS works
     in column-major order, so it computes the transposed ``C.T += B.T @ A.T``
-    on the same memory.
+    on the same memory. It runs on SciPy's BLAS, which training keeps on one
+    thread: callers use it for products below ``SINGLE_THREAD_BELOW``.
     """
     result = _GEMM[C.dtype](1.0, B.T, A.T, beta=1.0, c=C.T, overwrite_c=True)
     if result.base is not C:  # f2py copied: C was not contiguous

@@ -25,7 +25,7 @@ Backward, starting from :math:`\partial L / \partial S` (which is
 import numpy as np
 from scipy.special import expit
 
-from ._blas import add_product, axpy
+from ._blas import SINGLE_THREAD_BELOW, add_product, axpy
 from .gradients import _softmax_cross_entropy, binary_cross_entropy, softmax
 
 # Activations with their derivatives side by side. Both work in place; the
@@ -170,8 +170,14 @@ def forward(layers, X, activation, buffers=None):
     last = len(layers) - 1
     A = X
     for i, ((W, b), Z) in enumerate(zip(layers, Zs, strict=True)):
-        if b is not None and isinstance(A, np.ndarray) and A.flags.c_contiguous:
-            # Z = b, then Z += A @ W in the product itself
+        if (
+            b is not None
+            and isinstance(A, np.ndarray)
+            and A.flags.c_contiguous
+            and A.shape[0] * W.size < SINGLE_THREAD_BELOW
+        ):
+            # Z = b, then Z += A @ W in the product itself (larger products
+            # stay on NumPy's BLAS, the one training lets use threads)
             np.copyto(Z, b)
             add_product(A, W, Z)
         else:

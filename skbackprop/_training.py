@@ -19,6 +19,7 @@ from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
+from ._blas import SINGLE_THREAD_BELOW
 from ._solvers import BarzilaiBorwein
 
 # A loss this many times larger than the first loss of the training (or than 1)
@@ -94,14 +95,6 @@ def _batches(n_samples, batch_size, order):
         yield batch if order is None else order[batch]
 
 
-# Below this many multiply-adds in a batch's largest product, BLAS threads cost
-# more than they save: measured on 2 busy cores with OpenBLAS, a (200 x 100) @
-# (100 x 100) product takes 70 us on one thread and 370-790 us on two, and a
-# (100000 x 100) @ (100 x 10) one 26 ms and 94 ms, since the threads stall
-# whenever another process holds a core.
-_SINGLE_THREAD_BELOW = 1e8
-
-
 @functools.cache
 def _threadpool_controller():
     return ThreadpoolController()
@@ -118,7 +111,7 @@ def _small_products(objective, batch_size, sparse_input=False):
     largest = batch_size * max(
         (a * b for a, b in zip(units[:-1], units[1:], strict=True)), default=0
     )
-    return largest < _SINGLE_THREAD_BELOW
+    return largest < SINGLE_THREAD_BELOW
 
 
 def _blas_of_numpy_and_others():

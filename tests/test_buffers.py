@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 
-from skbackprop import SoftmaxClassifier, gradients
+from skbackprop import SoftmaxClassifier, _network, gradients
 from skbackprop._blas import add_product
 from skbackprop._network import forward
 from skbackprop._params import Layout
@@ -173,7 +173,12 @@ def test_add_product_adds_the_product_in_place(dtype, order):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("dense", [True, False])
-def test_forward_with_reused_buffers_equals_plain_products(dtype, dense):
+@pytest.mark.parametrize("fused_bias", [True, False])
+def test_forward_with_reused_buffers_equals_plain_products(
+    dtype, dense, fused_bias, monkeypatch
+):
+    if not fused_bias:  # every product counts as large: np.dot, then += b
+        monkeypatch.setattr(_network, "SINGLE_THREAD_BELOW", 0)
     rng = np.random.default_rng(4)
     layout = Layout([6, 5, 4, 3])
     theta = rng.standard_normal(layout.size).astype(dtype)

@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -360,6 +361,29 @@ def _optimum(X, y, n_classes):
 # Environment ---------------------------------------------------------------
 
 
+def _commit():
+    """The checked-out commit, with '+changes' if the tree differs; None outside git."""
+    here = Path(__file__).parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+changes" if changed else "")
+
+
 def environment():
     info = threadpoolctl.threadpool_info()
     cpu = platform.processor()
@@ -372,6 +396,7 @@ def environment():
         pass
     return {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "commit": _commit(),
         "machine": {
             "cpu": cpu,
             "cpu_count": os.cpu_count(),
@@ -524,7 +549,8 @@ def main(argv=None):
     print(
         f"skbackprop {env['versions']['skbackprop']}, scikit-learn "
         f"{env['versions']['scikit-learn']}, numpy {env['versions']['numpy']}; "
-        f"{env['machine']['cpu']} x{env['machine']['cpu_count']}"
+        f"{env['machine']['cpu']} x{env['machine']['cpu_count']}; "
+        f"commit {env['commit']}"
     )
     for lib in env["blas"]:
         print(

@@ -1,0 +1,55 @@
+"""The benchmark script runs end to end and records what its docs promise."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).parents[1] / "benchmarks" / "run.py"
+
+
+@pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not in this tree")
+def test_benchmark_writes_ratios_and_its_environment(tmp_path):
+    output = tmp_path / "result.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--quick",
+            "--workload",
+            "breast_cancer",
+            "--dtype",
+            "float32",
+            "--case",
+            "mlp-sgd",
+            "linear-lbfgs",
+            "--repeats",
+            "1",
+            "--no-memory",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ratio = skbackprop / peer" in done.stdout
+    result = json.loads(output.read_text())
+    env = result["environment"]
+    assert {"numpy", "scipy", "scikit-learn", "skbackprop"} <= set(env["versions"])
+    assert "commit" in env
+    # each BLAS library with its kernel and thread count (threadpoolctl)
+    assert env["blas"]
+    assert all({"architecture", "num_threads"} <= set(lib) for lib in env["blas"])
+    cases = {row["case"]: row for row in result["results"]}
+    assert set(cases) == {"mlp-sgd", "linear-lbfgs"}
+    for row in cases.values():
+        assert row["workload"] == "breast_cancer" and row["dtype"] == "float32"
+        assert row["ratio"] > 0
+        assert row["ratio"] == pytest.approx(row["ours_s"] / row["peer_s"])
+    # the same loss trajectory on both sides, epoch for epoch
+    mlp = cases["mlp-sgd"]
+    assert mlp["loss_curve_ours"] == pytest.approx(mlp["loss_curve_peer"], rel=1e-6)

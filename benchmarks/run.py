@@ -361,24 +361,23 @@ def _optimum(X, y, n_classes):
 # Environment ---------------------------------------------------------------
 
 
+def _git(*args):
+    """Output of a git command run beside this script."""
+    done = subprocess.run(
+        ["git", *args],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
 def _commit():
     """The checked-out commit, with '+changes' if the tree differs; None outside git."""
-    here = Path(__file__).parent
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        commit = _git("rev-parse", "--short", "HEAD")
+        changed = _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return None
     return commit + ("+changes" if changed else "")

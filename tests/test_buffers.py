@@ -84,21 +84,25 @@ def test_rows_gathers_into_a_reused_buffer():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_row_max_any_layout_and_shape(dtype):
-    # _row_max gathers by flat index, with row starts cached by shape: C,
-    # Fortran and strided inputs of one shape share the cache entry
+@pytest.mark.parametrize("n_rows", [7, 20_000])  # a batch; more than batch-sized
+def test_row_max_any_layout_and_shape(dtype, n_rows):
+    # batches take the transposed maximum, large arrays argmax and a gather
+    # by flat index, with row starts cached by shape: C, Fortran and strided
+    # inputs of one shape share the cache entry
     rng = np.random.default_rng(2)
-    S = rng.standard_normal((7, 5)).astype(dtype)
-    wide = np.zeros((7, 10), dtype=dtype)
+    S = rng.standard_normal((n_rows, 5)).astype(dtype)
+    S[3, 1] = np.nan  # a NaN row gives NaN
+    wide = np.zeros((n_rows, 10), dtype=dtype)
     wide[:, ::2] = S
     for A in (S, np.asfortranarray(S), wide[:, ::2], S[::-1]):
         assert_array_equal(gradients._row_max(A), A.max(axis=-1, keepdims=True))
+    assert np.isnan(gradients._row_max(S)[3, 0])
     assert_array_equal(gradients._row_max(S[0]), S[0].max(keepdims=True))
-    S3 = S.reshape(7, 1, 5)
+    S3 = S.reshape(n_rows, 1, 5)
     assert_array_equal(gradients._row_max(S3), S3.max(axis=-1, keepdims=True))
     # the scores are left alone and the cached row starts cannot be written
     assert_array_equal(S, wide[:, ::2])
-    assert not gradients._row_starts(S.shape).flags.writeable
+    assert not gradients._row_starts((7, 5)).flags.writeable
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

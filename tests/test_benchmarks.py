@@ -10,7 +10,6 @@ import pytest
 SCRIPT = Path(__file__).parents[1] / "benchmarks" / "run.py"
 
 
-@pytest.mark.skipif(not SCRIPT.exists(), reason="benchmarks/ is not in this tree")
 def test_benchmark_writes_ratios_and_its_environment(tmp_path):
     output = tmp_path / "result.json"
     done = subprocess.run(

@@ -1,4 +1,5 @@
-"""In-place vector updates by BLAS, for the training's hot loops."""
+"""In-place BLAS updates for the training's hot loops: vector ``axpy`` and
+``scal`` for the optimizers, and ``C += A @ B`` for the forward pass."""
 
 import numpy as np
 from scipy.linalg import blas

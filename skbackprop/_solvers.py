@@ -287,12 +287,16 @@ class BarzilaiBorwein(GradientDescent):
 
 
 OPTIMIZERS = {"gd": GradientDescent, "sgd": MomentumSGD, "adam": Adam}
-#: every optimizer class, by name (to load a pickled optimizer)
+#: every optimizer class: a pickled optimizer is rebuilt from its class name
 OPTIMIZER_CLASSES = (GradientDescent, MomentumSGD, Adam, BarzilaiBorwein)
 
 
 def make_optimizer(solver, n_params, dtype, learning_rate_init, params):
     """The optimizer of ``solver`` with the estimator's hyper-parameters.
+
+    ``'gd'`` with ``learning_rate_init='auto'`` and a constant schedule
+    searches its step at every iteration (:class:`BarzilaiBorwein`), starting
+    from the safe ``learning_rate_init``; a float step gives plain descent.
 
     Parameters
     ----------
@@ -302,10 +306,6 @@ def make_optimizer(solver, n_params, dtype, learning_rate_init, params):
     learning_rate_init : float
     params : dict
         The estimator's ``get_params()``; the optimizer picks what it uses.
-
-    ``'gd'`` with ``learning_rate_init='auto'`` and a constant schedule
-    searches its step at every iteration (:class:`BarzilaiBorwein`), starting
-    from the safe ``learning_rate_init``; a float step gives plain descent.
     """
     if (
         solver == "gd"

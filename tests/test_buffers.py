@@ -86,9 +86,8 @@ def test_rows_gathers_into_a_reused_buffer():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_rows", [7, 20_000])  # a batch; more than batch-sized
 def test_row_max_any_layout_and_shape(dtype, n_rows):
-    # batches take the transposed maximum, large arrays argmax and a gather
-    # by flat index, with row starts cached by shape: C, Fortran and strided
-    # inputs of one shape share the cache entry
+    # batches take the maximum of a transposed copy, large arrays argmax and a
+    # gather by flat index; C, Fortran and strided inputs give the same maxima
     rng = np.random.default_rng(2)
     S = rng.standard_normal((n_rows, 5)).astype(dtype)
     S[3, 1] = np.nan  # a NaN row gives NaN

@@ -7,7 +7,7 @@ from scipy import sparse
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseBackprop
-from ._solvers import largest_abs
+from ._solvers import column_squares, largest_abs
 
 _SHARED_PARAMETERS = """
     alpha : float, default=1e-4
@@ -96,34 +96,16 @@ _SHARED_ATTRIBUTES = """
 """
 
 
-def _stored_columns(X, start, stop):
-    """Column of each stored value ``start:stop`` of a CSR or CSC matrix."""
-    if X.format == "csr":
-        return X.indices[start:stop]
-    # CSC: column j holds the values indptr[j]:indptr[j + 1]
-    first = np.searchsorted(X.indptr, start, side="right") - 1
-    last = np.searchsorted(X.indptr, stop, side="left")
-    counts = np.diff(np.clip(X.indptr[first : last + 1], start, stop))
-    return np.repeat(np.arange(first, last), counts)
-
-
 def _column_rms(X, chunk_values=2**16):
     """Root mean square of each column, without overflow and without copying
     more than ``chunk_values`` values of X at a time (dense: whole rows).
     Sparse X in one piece needed three copies of itself (the scaled matrix,
     its square and the sum's): 92 MiB for a 31 MiB CSR X."""
     largest = largest_abs(X) or 1.0
-    squares = np.zeros(X.shape[1])
     if sparse.issparse(X):
-        for start in range(0, X.nnz, chunk_values):
-            stop = min(start + chunk_values, X.nnz)
-            values = X.data[start:stop] / largest
-            squares += np.bincount(
-                _stored_columns(X, start, stop),
-                weights=values * values,
-                minlength=X.shape[1],
-            )
+        squares = column_squares(X, largest, chunk_values)
     else:
+        squares = np.zeros(X.shape[1])
         chunk_rows = max(1, chunk_values // max(X.shape[1], 1))
         for start in range(0, X.shape[0], chunk_rows):
             rows = X[start : start + chunk_rows] / largest

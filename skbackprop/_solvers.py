@@ -361,27 +361,41 @@ def _top_eigenvalue(X, w, fit_intercept, n_iter=30):
     return eigenvalue
 
 
+def _stored_columns(X, start, stop):
+    """Column of each stored value ``start:stop`` of a CSR or CSC matrix."""
+    if X.format == "csr":
+        return X.indices[start:stop]
+    # CSC: column j holds the values indptr[j]:indptr[j + 1]
+    first = np.searchsorted(X.indptr, start, side="right") - 1
+    last = np.searchsorted(X.indptr, stop, side="left")
+    counts = np.diff(np.clip(X.indptr[first : last + 1], start, stop))
+    return np.repeat(np.arange(first, last), counts)
+
+
+def column_squares(X, scale=1.0, chunk_values=2**16):
+    """``sum_i (x_ij / scale)^2`` of every column ``j`` of a CSR or CSC ``X``,
+    in float64, without a copy of X: the stored values are read
+    ``chunk_values`` at a time. The rows of X are the columns of ``X.T``."""
+    squares = np.zeros(X.shape[1])
+    for start in range(0, X.nnz, chunk_values):
+        stop = min(start + chunk_values, X.nnz)
+        values = np.divide(X.data[start:stop], scale, dtype=np.float64)
+        squares += np.bincount(
+            _stored_columns(X, start, stop),
+            weights=np.square(values, out=values),
+            minlength=X.shape[1],
+        )
+    return squares
+
+
 def _row_norms2(X, chunk_values=2**14):
     """``||x_i||^2`` of every row, in float64 (``inf`` beyond its range),
-    without a copy of X: a sparse X is read about ``chunk_values`` stored
-    values at a time (squaring it whole copied it: 48 MB for a 48 MB CSR X)."""
+    without a copy of X (squaring a sparse X whole copied it: 48 MB for a
+    48 MB CSR X)."""
     with np.errstate(over="ignore"):
-        if not sparse.issparse(X):
-            return np.einsum("ij,ij->i", X, X, dtype=np.float64)
-        X = X.tocsr()  # mini-batch training passes CSR already: no copy
-        norms = np.empty(X.shape[0])
-        start = 0
-        while start < X.shape[0]:
-            end = np.searchsorted(X.indptr, X.indptr[start] + chunk_values, "right")
-            stop = max(start + 1, int(end) - 1)
-            first, last = X.indptr[start], X.indptr[stop]
-            squares = np.square(X.data[first:last], dtype=np.float64)
-            row = np.repeat(
-                np.arange(stop - start), np.diff(X.indptr[start : stop + 1])
-            )
-            norms[start:stop] = np.bincount(row, squares, minlength=stop - start)
-            start = stop
-        return norms
+        if sparse.issparse(X):
+            return column_squares(X.T, chunk_values=chunk_values)
+        return np.einsum("ij,ij->i", X, X, dtype=np.float64)
 
 
 def auto_learning_rate(

@@ -109,6 +109,20 @@ def test_row_norms_of_sparse_x_match_dense_in_any_chunking(fmt, chunk_values):
     )
 
 
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_row_norms_of_sparse_x_copy_no_more_than_a_chunk(fmt):
+    # CSC too: its rows are read as the columns of X.T, without a CSR copy
+    X = sparse.random(2000, 100, density=0.5, format=fmt, random_state=0)
+    tracemalloc.start()
+    try:
+        norms = _row_norms2(X, chunk_values=4096)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < X.data.nbytes / 4
+    assert_allclose(norms, (X.toarray() ** 2).sum(axis=1), rtol=1e-12)
+
+
 def test_sgd_fit_on_sparse_x_copies_no_more_than_a_chunk():
     # the auto step's row norms used to square the whole of X
     rng = np.random.default_rng(0)

@@ -52,10 +52,10 @@ _BATCH_SIZED_UP_TO = 2**16
 
 def _row_starts(shape):
     """Flat index of the first entry of each row of an array of ``shape``,
-    of shape ``(*shape[:-1], 1)`` (read-only when cached)."""
+    of shape ``(*shape[:-1], 1)``, read-only."""
     if math.prod(shape) <= _BATCH_SIZED_UP_TO:
         return _cached_row_starts(shape)
-    return np.arange(0, math.prod(shape), shape[-1]).reshape(*shape[:-1], 1)
+    return _cached_row_starts.__wrapped__(shape)  # too large to keep: built anew
 
 
 @functools.lru_cache(maxsize=16)

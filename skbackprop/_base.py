@@ -230,7 +230,11 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
                 incremental,
                 on_epoch,
             )
-        self._set_layers(*objective.layout.unpack(theta))
+        # the objective's batch arrays and gradient views go first: the fitted
+        # attributes are copies, which then stay under the training's peak
+        layout = objective.layout
+        del objective
+        self._set_layers(*layout.unpack(theta))
         self._set_training_attributes(record, loss, rng)
         task.end()
         return self

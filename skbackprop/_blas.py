@@ -1,8 +1,15 @@
-"""In-place BLAS updates for the training's hot loops: vector ``axpy`` and
-``scal`` for the optimizers, and ``C += A @ B`` for the forward pass."""
+"""In-place updates for the training's hot loops: BLAS ``axpy`` and ``scal``
+for the optimizers, and ``C += A @ B`` for dense (BLAS) and sparse ``A``."""
 
 import numpy as np
 from scipy.linalg import blas
+
+try:
+    # SciPy's own kernels for sparse @ dense; private, hence the guard: without
+    # them, products with sparse X take the public ``A @ B`` (a new array)
+    from scipy.sparse import _sparsetools
+except ImportError:  # pragma: no cover - every SciPy release so far has them
+    _sparsetools = None
 
 # Below this many multiply-adds in a batch's largest product, BLAS threads cost
 # more than they save: measured on 2 busy cores with OpenBLAS, a (200 x 100) @
@@ -55,3 +62,38 @@ def add_product(A, B, C):
     result = _GEMM[C.dtype](1.0, B.T, A.T, beta=1.0, c=C.T, overwrite_c=True)
     if result.base is not C:  # f2py copied: C was not contiguous
         C[...] = result.T
+
+
+def sparse_adds_in_place(A, B, C):
+    """Whether :func:`add_sparse_product` can compute ``C += A @ B``: CSR or CSC
+    ``A``, C-contiguous 2-D ``B`` and ``C``, all of one dtype."""
+    return (
+        _sparsetools is not None
+        and A.format in ("csr", "csc")
+        and A.dtype == B.dtype == C.dtype
+        and B.ndim == C.ndim == 2
+        and B.flags.c_contiguous
+        and C.flags.c_contiguous
+    )
+
+
+def add_sparse_product(A, B, C):
+    """``C += A @ B`` in place, for sparse ``A`` (see :func:`sparse_adds_in_place`).
+
+    ``A @ B`` runs the same SciPy kernel, on a new array of zeros that the
+    caller then copies: for the gradient of a sparse linear model, a
+    parameter-sized array alive at the peak of a fit (3.2 MB of 17 MB beside a
+    60 MB X of 20k features and 20 classes, float64 SGD) and a pass over it.
+    """
+    kernel = _sparsetools.csr_matvecs if A.format == "csr" else _sparsetools.csc_matvecs
+    n_rows, n_cols = A.shape
+    kernel(
+        n_rows,
+        n_cols,
+        B.shape[1],
+        A.indptr,
+        A.indices,
+        A.data,
+        B.reshape(-1),
+        C.reshape(-1),
+    )

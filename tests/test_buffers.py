@@ -10,8 +10,8 @@ from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import SoftmaxClassifier, _network, gradients
-from skbackprop._blas import add_product
-from skbackprop._network import forward
+from skbackprop._blas import add_product, add_sparse_product, sparse_adds_in_place
+from skbackprop._network import _product, forward
 from skbackprop._params import Layout
 from skbackprop._training import _rows
 
@@ -173,6 +173,49 @@ def test_add_product_adds_the_product_in_place(dtype, order):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_add_sparse_product_adds_the_product_in_place(dtype, fmt, index_dtype):
+    rng = np.random.default_rng(5)
+    A = sparse.random(30, 12, density=0.3, format=fmt, random_state=rng, dtype=dtype)
+    A.indices = A.indices.astype(index_dtype)
+    A.indptr = A.indptr.astype(index_dtype)
+    B = rng.standard_normal((12, 4)).astype(dtype)
+    C = rng.standard_normal((30, 4)).astype(dtype)
+    expected = C + A.toarray() @ B
+    assert sparse_adds_in_place(A, B, C)
+    add_sparse_product(A, B, C)  # returns nothing: C itself must hold the sum
+    assert_allclose(C, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    # the transpose (CSC of a CSR, and back), as the backward pass uses it
+    D = np.zeros((12, 4), dtype=dtype)
+    add_sparse_product(A.T, C, D)
+    assert_allclose(D, A.toarray().T @ C, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_sparse_product_falls_back_where_the_kernel_does_not_apply():
+    # mixed dtypes or a strided output: the public product, same values
+    rng = np.random.default_rng(6)
+    A = sparse.random(20, 8, density=0.4, format="csr", random_state=rng)
+    B = rng.standard_normal((8, 3))
+    expected = A.toarray() @ B
+    A32 = A.astype(np.float32)
+    out = np.empty((20, 3))
+    assert not sparse_adds_in_place(A32, B, out)
+    _product(A32, B, out)
+    assert_allclose(out, A32.toarray().astype(np.float64) @ B, rtol=1e-6)
+    wide = np.full((20, 6), np.nan)
+    strided = wide[:, ::2]
+    assert not sparse_adds_in_place(A, B, strided)
+    _product(A, B, strided)
+    assert_allclose(strided, expected, rtol=1e-12)
+    assert_array_equal(wide[:, 1::2], np.nan)  # nothing written beside it
+    # where the kernel applies, _product overwrites whatever out held
+    out[...] = np.nan
+    _product(A, B, out)
+    assert_allclose(out, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("dense", [True, False])
 @pytest.mark.parametrize("fused_bias", [True, False])
 def test_forward_with_reused_buffers_equals_plain_products(
@@ -207,3 +250,26 @@ def test_layout_packs_all_weights_first():
     assert np.shares_memory(weights, theta)
     assert_array_equal(weights, np.concatenate([W1.ravel(), W2.ravel()]))
     assert_array_equal(theta[layout.n_weights :], np.concatenate([b1, b2]))
+
+
+@pytest.mark.parametrize(("solver", "state_vectors"), [("sgd", 1), ("adam", 3)])
+def test_sparse_minibatch_fit_holds_few_parameter_sized_arrays(solver, state_vectors):
+    # 20k features x 20 classes: each parameter-sized array is 3.2 MB, more
+    # than all the batch arrays together. A fit holds theta, its gradient, the
+    # last complete epoch's copy (issue 7's Ctrl-C promise) and the optimizer's
+    # state (velocity; Adam's two moments and a work array): the sparse
+    # products add into the gradient, and the fitted attributes are copied out
+    # once the training's own arrays are gone.
+    rng = np.random.default_rng(0)
+    X = sparse.random(2000, 20_000, density=0.005, format="csr", random_state=rng)
+    y = rng.integers(0, 20, 2000)
+    param_bytes = (20_000 + 1) * 20 * 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        tracemalloc.start()
+        try:
+            SoftmaxClassifier(solver=solver, max_iter=2, random_state=0).fit(X, y)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < (3 + state_vectors + 0.5) * param_bytes

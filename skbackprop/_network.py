@@ -103,6 +103,14 @@ def _logistic_loss(S, T, sample_weight=None):
 OUTPUT_LOSSES = {"softmax": _softmax_loss, "logistic": _logistic_loss}
 
 
+# A full-batch evaluation (gd, L-BFGS) on many samples runs over blocks of rows,
+# so that its arrays (scores, activations and their gradients) take about
+# BLOCK_BYTES instead of growing with the data; blocks of fewer rows would
+# spend more on NumPy's per-call overhead than they save.
+BLOCK_BYTES = 2**21
+MIN_BLOCK_ROWS = 1024
+
+
 def _buffer(buffers, key, shape, dtype, fill=None):
     """A reusable array from ``buffers`` (a dict), or a new one if None.
 
@@ -166,11 +174,14 @@ def _adds_in_place(A, W, Z):
 
 
 def _add_product(A, B, out):
-    """``out += A @ B`` in place (where :func:`_adds_in_place` allows)."""
+    """``out += A @ B`` in place (without a temporary where
+    :func:`_adds_in_place` allows)."""
     if isinstance(A, np.ndarray):
         add_product(A, B, out)
-    else:
+    elif sparse_adds_in_place(A, B, out):
         add_sparse_product(A, B, out)
+    else:
+        out += A @ B
 
 
 def forward(layers, X, activation, buffers=None):
@@ -214,7 +225,7 @@ def forward(layers, X, activation, buffers=None):
     return [X, *Zs]
 
 
-def backward(layers, grads, activations, dS, activation, buffers=None):
+def backward(layers, grads, activations, dS, activation, buffers=None, add=False):
     """Backward pass: fill ``grads`` with the gradient of the data term.
 
     Parameters
@@ -228,6 +239,9 @@ def backward(layers, grads, activations, dS, activation, buffers=None):
         Gradient of the loss with respect to the scores.
     activation : str
     buffers : dict, default=None
+    add : bool, default=False
+        Add the gradient to what ``grads`` hold (the objective sums it over
+        blocks of rows) instead of overwriting them.
     """
     derivative = ACTIVATIONS[activation][1]
     n_samples = dS.shape[0]
@@ -241,9 +255,14 @@ def backward(layers, grads, activations, dS, activation, buffers=None):
     for i in range(len(layers) - 1, -1, -1):
         dW, db = grads[i]
         A_prev = activations[i]
-        _product(A_prev.T, dZ, dW)
-        if db is not None:
-            np.dot(ones, dZ, out=db)
+        if add:
+            _add_product(A_prev.T, dZ, dW)
+            if db is not None:
+                db += np.dot(ones, dZ)
+        else:
+            _product(A_prev.T, dZ, dW)
+            if db is not None:
+                np.dot(ones, dZ, out=db)
         if i:
             dA = dAs[i - 1]
             np.dot(dZ, layers[i][0].T, out=dA)
@@ -321,6 +340,66 @@ class Objective:
             entry = self._views[id(flat)] = (flat, self.layout.views(flat))
         return entry[1]
 
+    def block_rows(self, X):
+        """Rows of ``X`` per block of a full-batch evaluation.
+
+        Blocks hold enough rows for the arrays of a pass (the ``Z`` of every
+        layer and the ``dA`` of the hidden ones) to fill about
+        ``BLOCK_BYTES``, at least ``MIN_BLOCK_ROWS``. ``X`` is taken whole
+        where those arrays are small next to it (a linear model on dense
+        data: its larger products may then use BLAS threads), or sparse:
+        SciPy copies the values of a block of rows.
+        """
+        n_samples = X.shape[0]
+        units = self.layout.layer_units
+        bytes_per_row = X.dtype.itemsize * (sum(units[1:]) + sum(units[1:-1]))
+        if not isinstance(X, np.ndarray) or n_samples * bytes_per_row <= max(
+            BLOCK_BYTES, X.nbytes / 8
+        ):
+            return n_samples
+        return max(MIN_BLOCK_ROWS, BLOCK_BYTES // bytes_per_row)
+
+    def _data_term(self, layers, grads, X, T, sample_weight, share=1.0, add=False):
+        """Loss of the data term on ``X``, its gradient written into (``add``:
+        added to) ``grads``; both scaled by ``share``."""
+        # forward
+        activations = forward(layers, X, self.activation, self.buffers)
+        # loss, and its gradient w.r.t. the scores: w * (P - Y)
+        loss, dS = self._loss(activations[-1], T, sample_weight)
+        if share != 1.0:
+            dS *= share
+        # backward
+        backward(layers, grads, activations, dS, self.activation, self.buffers, add)
+        return share * loss
+
+    def _data_term_by_blocks(self, layers, grads, X, T, sample_weight, rows):
+        """:meth:`_data_term` over blocks of ``rows`` rows, summed.
+
+        The data term is a weighted mean over samples, so the mean over a
+        block counts with the block's share of the total weight. The arrays
+        of a pass are then block-sized: for full-batch L-BFGS on an MLP they
+        were 2-3 times the size of ``X``.
+        """
+        n_samples = X.shape[0]
+        if sample_weight is None:
+            total = n_samples
+        else:
+            total = float(sample_weight.sum(dtype=np.float64))
+            if total <= 0:  # no share to give; the whole batch says why
+                return self._data_term(layers, grads, X, T, sample_weight)
+        loss, add = 0.0, False
+        for start in range(0, n_samples, rows):
+            block = slice(start, min(start + rows, n_samples))
+            w = None if sample_weight is None else sample_weight[block]
+            weight = block.stop - block.start if w is None else float(w.sum())
+            if weight == 0:  # adds nothing (and its mean would be 0 / 0)
+                continue
+            loss += self._data_term(
+                layers, grads, X[block], T[block], w, weight / total, add
+            )
+            add = True
+        return loss
+
     def penalty_strength(self, n_samples, sample_weight):
         """The :math:`\\lambda` of a batch."""
         if not self.alpha_per_weight_sum:
@@ -345,15 +424,12 @@ class Objective:
         -------
         loss : float
         """
-        layers = self.views(theta)
-        # forward
-        activations = forward(layers, X, self.activation, self.buffers)
-        # loss, and its gradient w.r.t. the scores: w * (P - Y)
-        loss, dS = self._loss(activations[-1], T, sample_weight)
-        # backward
-        backward(
-            layers, self.views(grad), activations, dS, self.activation, self.buffers
-        )
+        layers, grads = self.views(theta), self.views(grad)
+        rows = self.block_rows(X)
+        if rows >= X.shape[0]:
+            loss = self._data_term(layers, grads, X, T, sample_weight)
+        else:
+            loss = self._data_term_by_blocks(layers, grads, X, T, sample_weight, rows)
         # L2 penalty on the weights (not the biases), all layers in one vector
         lam = self.penalty_strength(X.shape[0], sample_weight)
         if lam:

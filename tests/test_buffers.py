@@ -273,3 +273,66 @@ def test_sparse_minibatch_fit_holds_few_parameter_sized_arrays(solver, state_vec
         finally:
             tracemalloc.stop()
     assert peak < (3 + state_vectors + 0.5) * param_bytes
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    ("units", "output", "fit_intercept"),
+    [
+        ([6, 5, 4, 3], "softmax", True),  # an MLP
+        ([6, 4], "logistic", True),  # one-vs-rest units
+        ([6, 1], "logistic", False),  # binary, no intercept
+    ],
+)
+@pytest.mark.parametrize("weights", [None, "positive", "zero block"])
+def test_objective_by_blocks_of_rows_equals_the_whole_batch(
+    dtype, units, output, fit_intercept, weights, monkeypatch
+):
+    # a full batch larger than a block is evaluated block by block, each
+    # block's mean counted with its share of the weight: loss and gradient
+    # are those of the whole batch
+    rng = np.random.default_rng(7)
+    n = 50
+    layout = Layout(units, fit_intercept=fit_intercept)
+    theta = (0.5 * rng.standard_normal(layout.size)).astype(dtype)
+    X = rng.standard_normal((n, units[0])).astype(dtype)
+    if output == "softmax":
+        T = rng.integers(units[-1], size=n)
+    else:
+        T = (rng.uniform(size=(n, units[-1])) < 0.5).astype(dtype)
+    w = None if weights is None else rng.uniform(0.1, 2.0, n)
+    if weights == "zero block":
+        w[7:14] = 0  # the second block of 7 rows weighs nothing
+    results = []
+    for min_rows in (n, 7):  # whole; blocks of 7 rows (the last of 1)
+        monkeypatch.setattr(_network, "MIN_BLOCK_ROWS", min_rows)
+        monkeypatch.setattr(_network, "BLOCK_BYTES", 1)
+        objective = _network.Objective(layout, "tanh", output, 1e-2, True)
+        assert objective.block_rows(X) == min_rows
+        grad = np.full_like(theta, np.nan)  # every entry must be written
+        loss = objective(theta, X, T, w, grad)
+        results.append((loss, grad))
+    (loss, grad), (loss_blocks, grad_blocks) = results
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert loss_blocks == pytest.approx(loss, rel=rtol)
+    assert_allclose(grad_blocks, grad, rtol=rtol, atol=rtol * np.abs(grad).max())
+
+
+def test_full_batch_mlp_fit_holds_blocks_not_activations():
+    # MLPClassifier's full-batch L-BFGS holds activations and their gradients
+    # for every sample (more than twice X here); by blocks of rows, a fit
+    # holds ~3 MB of them whatever n_samples is, beside L-BFGS's own ~2 MB
+    from skbackprop import MLPBackprop
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20_000, 100))
+    y = rng.integers(0, 10, 20_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        tracemalloc.start()
+        try:
+            MLPBackprop(solver="lbfgs", max_iter=3, random_state=0).fit(X, y)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 0.75 * X.nbytes

@@ -1,6 +1,8 @@
 """In-place updates for the training's hot loops: BLAS ``axpy`` and ``scal``
 for the optimizers, and ``C += A @ B`` for dense (BLAS) and sparse ``A``."""
 
+import copy
+
 import numpy as np
 from scipy.linalg import blas
 
@@ -107,3 +109,39 @@ def add_sparse_product(A, B, C):
         B.reshape(-1),
         C.reshape(-1),
     )
+
+
+def csr_rows_apply(X, dtype):
+    """Whether :class:`CSRRows` blocks of ``X`` can meet parameters of
+    ``dtype``: ``X`` is CSR of that dtype and SciPy's kernels are there."""
+    return _sparsetools is not None and X.format == "csr" and X.dtype == dtype
+
+
+class CSRRows:
+    """Rows ``start:stop`` of a CSR matrix, for :func:`add_sparse_product` only.
+
+    SciPy copies the values and indices of a block of rows (``X[a:b]``, and
+    its constructor when given slices of a larger array); its kernels read
+    ``X``'s own arrays through the block's index pointers, which may start
+    anywhere in them. ``T`` gives the block as CSC of the transpose.
+
+    Parameters
+    ----------
+    X : scipy.sparse CSR matrix or array
+    start, stop : int
+    """
+
+    def __init__(self, X, start, stop):
+        self.format = "csr"
+        self.shape = (stop - start, X.shape[1])
+        self.dtype = X.dtype
+        self.indptr = X.indptr[start : stop + 1]
+        self.indices = X.indices
+        self.data = X.data
+
+    @property
+    def T(self):
+        transposed = copy.copy(self)
+        transposed.format = "csc" if self.format == "csr" else "csr"
+        transposed.shape = self.shape[::-1]
+        return transposed

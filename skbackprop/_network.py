@@ -27,9 +27,11 @@ from scipy.special import expit
 
 from ._blas import (
     SINGLE_THREAD_BELOW,
+    CSRRows,
     add_product,
     add_sparse_product,
     axpy,
+    csr_rows_apply,
     sparse_adds_in_place,
 )
 from .gradients import _softmax_cross_entropy, binary_cross_entropy, softmax
@@ -107,8 +109,15 @@ OUTPUT_LOSSES = {"softmax": _softmax_loss, "logistic": _logistic_loss}
 # so that its arrays (scores, activations and their gradients) take about
 # BLOCK_BYTES instead of growing with the data; blocks of fewer rows would
 # spend more on NumPy's per-call overhead than they save.
-BLOCK_BYTES = 2**21
+BLOCK_BYTES = 2**20
 MIN_BLOCK_ROWS = 1024
+
+
+def _row_block(X, rows):
+    """Rows ``rows`` (a slice) of a dense or CSR ``X``, its values not copied."""
+    if isinstance(X, np.ndarray):
+        return X[rows]
+    return CSRRows(X, rows.start, rows.stop)
 
 
 def _buffer(buffers, key, shape, dtype, fill=None):
@@ -117,15 +126,17 @@ def _buffer(buffers, key, shape, dtype, fill=None):
     With ``fill``, the array holds that constant: it is filled when created,
     and callers only read it.
     """
-    if buffers is not None:
+    if buffers is None:
+        out = np.empty(shape, dtype=dtype)
+    else:
         out = buffers.get((key, shape))
         if out is not None and out.dtype == dtype:
             return out
-    out = np.empty(shape, dtype=dtype)
+        out = buffers[(key, shape)] = _first_rows(
+            buffers, key, shape[0], [shape[1:]], dtype
+        )[0]
     if fill is not None:
         out.fill(fill)
-    if buffers is not None:
-        buffers[(key, shape)] = out
     return out
 
 
@@ -135,14 +146,36 @@ def _layer_buffers(buffers, key, n_samples, widths, dtype):
     A single look-up for all the layers of a batch: training calls this twice
     per batch, and a look-up per layer cost ~0.5 us each.
     """
-    if buffers is not None:
-        out = buffers.get((key, n_samples))
-        if out is not None and (not out or out[0].dtype == dtype):
-            return out
-    out = [np.empty((n_samples, width), dtype=dtype) for width in widths]
-    if buffers is not None:
-        buffers[(key, n_samples)] = out
+    if buffers is None:
+        return [np.empty((n_samples, width), dtype=dtype) for width in widths]
+    out = buffers.get((key, n_samples))
+    if out is not None and (not out or out[0].dtype == dtype):
+        return out
+    out = buffers[(key, n_samples)] = _first_rows(
+        buffers, key, n_samples, [(width,) for width in widths], dtype
+    )
     return out
+
+
+def _first_rows(buffers, key, n_samples, trailing_shapes, dtype):
+    """Arrays of shapes ``(n_samples, *shape)`` for ``trailing_shapes``: the
+    first rows (C-contiguous views) of ``key``'s arrays in ``buffers`` if they
+    have more rows, else new ones.
+
+    The last batch of an epoch, or the last block of a full batch, is shorter
+    than the others; taking rows of their arrays saves a second set.
+    """
+    for (k, _), longer in buffers.items():
+        arrays = longer if isinstance(longer, list) else [longer]
+        if (
+            k == key
+            and arrays
+            and arrays[0].shape[0] > n_samples
+            and [a.shape[1:] for a in arrays] == trailing_shapes
+            and all(a.dtype == dtype for a in arrays)
+        ):
+            return [a[:n_samples] for a in arrays]
+    return [np.empty((n_samples, *shape), dtype=dtype) for shape in trailing_shapes]
 
 
 def _product(A, B, out):
@@ -340,22 +373,27 @@ class Objective:
             entry = self._views[id(flat)] = (flat, self.layout.views(flat))
         return entry[1]
 
-    def block_rows(self, X):
+    def block_rows(self, X, dtype):
         """Rows of ``X`` per block of a full-batch evaluation.
 
         Blocks hold enough rows for the arrays of a pass (the ``Z`` of every
         layer and the ``dA`` of the hidden ones) to fill about
-        ``BLOCK_BYTES``, at least ``MIN_BLOCK_ROWS``. ``X`` is taken whole
-        where those arrays are small next to it (a linear model on dense
-        data: its larger products may then use BLAS threads), or sparse:
-        SciPy copies the values of a block of rows.
+        ``BLOCK_BYTES``, at least ``MIN_BLOCK_ROWS``. A dense ``X`` is taken
+        whole where those arrays are small next to it (a linear model: its
+        larger products may then use BLAS threads); a CSR ``X`` is cut into
+        blocks where SciPy's kernels read it in place (:class:`CSRRows`, for
+        parameters of ``X``'s dtype), other sparse ``X`` are taken whole.
         """
         n_samples = X.shape[0]
         units = self.layout.layer_units
         bytes_per_row = X.dtype.itemsize * (sum(units[1:]) + sum(units[1:-1]))
-        if not isinstance(X, np.ndarray) or n_samples * bytes_per_row <= max(
-            BLOCK_BYTES, X.nbytes / 8
-        ):
+        if isinstance(X, np.ndarray):
+            whole = n_samples * bytes_per_row <= max(BLOCK_BYTES, X.nbytes / 8)
+        else:
+            whole = n_samples * bytes_per_row <= BLOCK_BYTES or not csr_rows_apply(
+                X, dtype
+            )
+        if whole:
             return n_samples
         return max(MIN_BLOCK_ROWS, BLOCK_BYTES // bytes_per_row)
 
@@ -395,7 +433,7 @@ class Objective:
             if weight == 0:  # adds nothing (and its mean would be 0 / 0)
                 continue
             loss += self._data_term(
-                layers, grads, X[block], T[block], w, weight / total, add
+                layers, grads, _row_block(X, block), T[block], w, weight / total, add
             )
             add = True
         return loss
@@ -425,7 +463,7 @@ class Objective:
         loss : float
         """
         layers, grads = self.views(theta), self.views(grad)
-        rows = self.block_rows(X)
+        rows = self.block_rows(X, theta.dtype)
         if rows >= X.shape[0]:
             loss = self._data_term(layers, grads, X, T, sample_weight)
         else:

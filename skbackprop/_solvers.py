@@ -199,10 +199,6 @@ class BarzilaiBorwein(GradientDescent):
         self, n_params, dtype, learning_rate_init, learning_rate="constant", power_t=0.5
     ):
         super().__init__(n_params, dtype, learning_rate_init, learning_rate, power_t)
-        # the point and gradient the last step started from; the changes s and
-        # y since then are computed in their place
-        self._theta_prev = np.zeros(n_params, dtype=dtype)
-        self._grad_prev = np.zeros(n_params, dtype=dtype)
         self.restart()
 
     def restart(self):
@@ -211,6 +207,26 @@ class BarzilaiBorwein(GradientDescent):
         self.n_steps = 0
         self.recent_losses = []
         self.evaluated_loss = None
+        self.release()
+
+    def release(self):
+        """Free the two parameter-sized vectors (a run has ended; the next one
+        restarts)."""
+        # the point and gradient the last step started from (the changes s and
+        # y since then are computed in their place), made by the first step
+        self._theta_prev = self._grad_prev = None
+        self._stepping = False
+
+    def undo_step(self, theta):
+        """Put ``theta`` back where the step in progress started (training was
+        interrupted); the driver keeps no copy of its own for this optimizer."""
+        if self._stepping:
+            np.copyto(theta, self._theta_prev)
+            self._stepping = False
+
+    def end_step(self):
+        """The driver has recorded the step's epoch: nothing left to undo."""
+        self._stepping = False
 
     def take_evaluated_loss(self):
         """The loss at the current point if the last step evaluated it (its
@@ -246,11 +262,17 @@ class BarzilaiBorwein(GradientDescent):
             ``evaluate(theta, grad) -> loss``, writing the gradient into ``grad``.
         """
         self.recent_losses = [*self.recent_losses[1 - self.memory :], loss]
-        step = self._bb_step(theta, grad) if self.n_steps else self.learning_rate_init
+        if self.n_steps:
+            step = self._bb_step(theta, grad)
+        else:
+            step = self.learning_rate_init
+            self._theta_prev = np.empty_like(theta)
+            self._grad_prev = np.empty_like(grad)
         self.n_steps += 1
         start, direction = self._theta_prev, self._grad_prev
         np.copyto(start, theta)
         np.copyto(direction, grad)
+        self._stepping = True  # theta may move from here on: undo_step restores it
         self.learning_rate = step
         if step <= self.learning_rate_init:
             # the safe step needs no test: the next iteration evaluates it

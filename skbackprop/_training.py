@@ -88,6 +88,14 @@ def _check_loss(loss, reference, epoch, optimizer):
         raise divergence_error(epoch, loss, optimizer.learning_rate_init)
 
 
+def _all_finite(theta):
+    """``np.isfinite(theta).all()`` without its boolean array: NaN and
+    infinities show in the extremes."""
+    return math.isfinite(theta.max(initial=0.0)) and math.isfinite(
+        theta.min(initial=0.0)
+    )
+
+
 def _batches(n_samples, batch_size, order):
     """Index objects of the batches of an epoch: slices, or index arrays."""
     for start in range(0, n_samples, batch_size):
@@ -215,11 +223,13 @@ def run_stochastic(
     # the first loss of the training (of this call on a first fit), to detect
     # explosion: partial_fit calls of a single batch each must not each reset it
     reference = record.loss_curve[0] if record.loss_curve else None
-    last_good = theta.copy()
     batch_buffers = {}
     searching = isinstance(optimizer, BarzilaiBorwein)
     if searching:
         optimizer.restart()  # its memory belongs to the data of one call
+    # the parameters after the last complete epoch, restored on Ctrl-C; a
+    # searching optimizer holds them already (the start of its step)
+    last_good = None if searching else theta.copy()
 
     def search_epoch():
         """One full-batch step whose size the optimizer searches; returns the
@@ -233,7 +243,7 @@ def run_stochastic(
         optimizer.search_step(
             theta, grad, loss, lambda at, g: objective(at, X, T, sample_weight, g)
         )
-        if not np.isfinite(theta).all():
+        if not _all_finite(theta):
             _check_loss(np.inf, 0.0, record.n_iter + 1, optimizer)
         if optimizer.evaluated_loss is not None:  # the new point's, known already
             _check_loss(
@@ -258,7 +268,7 @@ def run_stochastic(
             accumulated_loss += loss * X_batch.shape[0]
             # update
             optimizer.step(theta, grad)
-        if not np.isfinite(theta).all():
+        if not _all_finite(theta):
             _check_loss(np.inf, 0.0, record.n_iter + 1, optimizer)
         return accumulated_loss / n_samples
 
@@ -268,8 +278,12 @@ def run_stochastic(
             _blas_threads(objective, batch_size, sparse.issparse(X)),
         ):
             for _ in range(1 if incremental else max_iter):
-                loss = search_epoch() if searching else epoch()
-                last_good[...] = theta
+                if searching:
+                    loss = search_epoch()
+                    optimizer.end_step()
+                else:
+                    loss = epoch()
+                    last_good[...] = theta
                 record.t += n_samples
                 score = None if validation_score is None else validation_score(theta)
                 record.end_epoch(loss, theta, score)
@@ -280,9 +294,15 @@ def run_stochastic(
                 ):
                     return True
     except KeyboardInterrupt:
-        theta[...] = last_good
+        if searching:
+            optimizer.undo_step(theta)
+        else:
+            theta[...] = last_good
         warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)
         return True
+    finally:
+        if searching:
+            optimizer.release()
     if not incremental:
         warnings.warn(
             f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached and "

@@ -10,7 +10,12 @@ from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import SoftmaxClassifier, _network, gradients
-from skbackprop._blas import add_product, add_sparse_product, sparse_adds_in_place
+from skbackprop._blas import (
+    CSRRows,
+    add_product,
+    add_sparse_product,
+    sparse_adds_in_place,
+)
 from skbackprop._network import _product, forward
 from skbackprop._params import Layout
 from skbackprop._training import _rows
@@ -252,12 +257,13 @@ def test_layout_packs_all_weights_first():
     assert_array_equal(theta[layout.n_weights :], np.concatenate([b1, b2]))
 
 
-@pytest.mark.parametrize(("solver", "state_vectors"), [("sgd", 1), ("adam", 3)])
-def test_sparse_minibatch_fit_holds_few_parameter_sized_arrays(solver, state_vectors):
+@pytest.mark.parametrize(("solver", "vectors"), [("sgd", 4), ("adam", 6), ("gd", 4)])
+def test_sparse_fit_holds_few_parameter_sized_arrays(solver, vectors):
     # 20k features x 20 classes: each parameter-sized array is 3.2 MB, more
-    # than all the batch arrays together. A fit holds theta, its gradient, the
-    # last complete epoch's copy (issue 7's Ctrl-C promise) and the optimizer's
-    # state (velocity; Adam's two moments and a work array): the sparse
+    # than all the batch arrays together. A fit holds theta and its gradient;
+    # SGD and Adam the last complete epoch's copy (issue 7's Ctrl-C promise)
+    # and their state (velocity; two moments and a work array); the searched
+    # 'gd' step its last point (which is that copy) and gradient. The sparse
     # products add into the gradient, and the fitted attributes are copied out
     # once the training's own arrays are gone.
     rng = np.random.default_rng(0)
@@ -272,7 +278,7 @@ def test_sparse_minibatch_fit_holds_few_parameter_sized_arrays(solver, state_vec
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
-    assert peak < (3 + state_vectors + 0.5) * param_bytes
+    assert peak < (vectors + 0.5) * param_bytes
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -285,17 +291,23 @@ def test_sparse_minibatch_fit_holds_few_parameter_sized_arrays(solver, state_vec
     ],
 )
 @pytest.mark.parametrize("weights", [None, "positive", "zero block"])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
 def test_objective_by_blocks_of_rows_equals_the_whole_batch(
-    dtype, units, output, fit_intercept, weights, monkeypatch
+    dtype, units, output, fit_intercept, weights, fmt, monkeypatch
 ):
     # a full batch larger than a block is evaluated block by block, each
     # block's mean counted with its share of the weight: loss and gradient
-    # are those of the whole batch
+    # are those of the whole batch (CSR blocks: SciPy's kernels reading X's
+    # own arrays from the block's first row on)
     rng = np.random.default_rng(7)
     n = 50
     layout = Layout(units, fit_intercept=fit_intercept)
     theta = (0.5 * rng.standard_normal(layout.size)).astype(dtype)
     X = rng.standard_normal((n, units[0])).astype(dtype)
+    X[rng.uniform(size=X.shape) < 0.5] = 0
+    X[20] = 0  # an empty row
+    if fmt == "csr":
+        X = sparse.csr_matrix(X)
     if output == "softmax":
         T = rng.integers(units[-1], size=n)
     else:
@@ -308,10 +320,14 @@ def test_objective_by_blocks_of_rows_equals_the_whole_batch(
         monkeypatch.setattr(_network, "MIN_BLOCK_ROWS", min_rows)
         monkeypatch.setattr(_network, "BLOCK_BYTES", 1)
         objective = _network.Objective(layout, "tanh", output, 1e-2, True)
-        assert objective.block_rows(X) == min_rows
+        assert objective.block_rows(X, theta.dtype) == min_rows
         grad = np.full_like(theta, np.nan)  # every entry must be written
         loss = objective(theta, X, T, w, grad)
         results.append((loss, grad))
+        if fmt == "csr":  # other sparse formats and dtypes: the whole batch
+            assert objective.block_rows(X.tocsc(), theta.dtype) == n
+            other = np.float32 if dtype == np.float64 else np.float64
+            assert objective.block_rows(X.astype(other), theta.dtype) == n
     (loss, grad), (loss_blocks, grad_blocks) = results
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     assert loss_blocks == pytest.approx(loss, rel=rtol)
@@ -336,3 +352,18 @@ def test_full_batch_mlp_fit_holds_blocks_not_activations():
         finally:
             tracemalloc.stop()
     assert peak < 0.75 * X.nbytes
+
+
+def test_csr_rows_read_the_matrix_in_place():
+    rng = np.random.default_rng(8)
+    X = sparse.random(40, 9, density=0.3, format="csr", random_state=rng)
+    block = CSRRows(X, 11, 30)
+    assert block.shape == (19, 9) and block.T.shape == (9, 19)
+    assert block.data is X.data and block.indices is X.indices
+    assert np.shares_memory(block.indptr, X.indptr)
+    W, D = rng.standard_normal((9, 2)), rng.standard_normal((19, 2))
+    Z, G = np.zeros((19, 2)), np.zeros((9, 2))
+    add_sparse_product(block, W, Z)
+    add_sparse_product(block.T, D, G)
+    assert_allclose(Z, X[11:30] @ W, rtol=1e-12)
+    assert_allclose(G, X[11:30].T @ D, rtol=1e-12)

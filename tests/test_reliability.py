@@ -449,6 +449,42 @@ def test_keyboard_interrupt_keeps_the_last_good_epoch(kind, solver, data, monkey
     assert_sane(quiet_fit(est, X, y), X)
 
 
+@pytest.mark.parametrize("kind", ["softmax", "logistic"])
+def test_keyboard_interrupt_inside_a_searched_step_keeps_the_last_good_epoch(
+    kind, data, monkeypatch
+):
+    # the searched 'gd' step evaluates trial points in the driver's theta;
+    # the driver keeps no copy of its own, the optimizer puts theta back at
+    # the start of its step
+    X, y = data
+    original = _solvers.BarzilaiBorwein.search_step
+    interrupted = []
+
+    def interrupt_a_trial(self, theta, grad, loss, evaluate):
+        def evaluate_or_interrupt(at, g):
+            if self.n_steps >= 4:
+                interrupted.append(not np.array_equal(at, self._theta_prev))
+                raise KeyboardInterrupt
+            return evaluate(at, g)
+
+        return original(self, theta, grad, loss, evaluate_or_interrupt)
+
+    monkeypatch.setattr(_solvers.BarzilaiBorwein, "search_step", interrupt_a_trial)
+    est = make(kind, "gd", tol=0.0, max_iter=100)
+    with pytest.warns(UserWarning, match="Training interrupted by user."):
+        est.fit(X, y)
+    monkeypatch.setattr(_solvers.BarzilaiBorwein, "search_step", original)
+    assert interrupted == [True]  # inside a trial: theta away from its start
+    completed = quiet_fit(make(kind, "gd", tol=0.0, max_iter=est.n_iter_), X, y)
+    assert est.n_iter_ >= 3 and len(est.loss_curve_) == est.n_iter_
+    assert_same_model(est, completed, X)
+    trial = interrupted[0]
+    assert not np.array_equal(
+        trial, np.concatenate([p.ravel() for p in parameters(est)])
+    )
+    assert est._optimizer._theta_prev is None  # its vectors freed with the run
+
+
 # 4. persistence ------------------------------------------------------------------
 
 

@@ -359,6 +359,10 @@ class Objective:
         self._loss = OUTPUT_LOSSES[output]
         self.buffers = {}
         self._views = {}
+        # entries of a sample's arrays in a pass: Z of every layer, dA of the
+        # hidden ones
+        units = layout.layer_units
+        self._entries_per_row = sum(units[1:]) + sum(units[1:-1])
 
     def views(self, flat):
         """``layout.views(flat)``, kept for the arrays passed again and again.
@@ -385,14 +389,13 @@ class Objective:
         parameters of ``X``'s dtype), other sparse ``X`` are taken whole.
         """
         n_samples = X.shape[0]
-        units = self.layout.layer_units
-        bytes_per_row = X.dtype.itemsize * (sum(units[1:]) + sum(units[1:-1]))
+        bytes_per_row = X.dtype.itemsize * self._entries_per_row
+        if n_samples * bytes_per_row <= BLOCK_BYTES:  # every mini-batch
+            return n_samples
         if isinstance(X, np.ndarray):
-            whole = n_samples * bytes_per_row <= max(BLOCK_BYTES, X.nbytes / 8)
+            whole = n_samples * bytes_per_row <= X.nbytes / 8
         else:
-            whole = n_samples * bytes_per_row <= BLOCK_BYTES or not csr_rows_apply(
-                X, dtype
-            )
+            whole = not csr_rows_apply(X, dtype)
         if whole:
             return n_samples
         return max(MIN_BLOCK_ROWS, BLOCK_BYTES // bytes_per_row)

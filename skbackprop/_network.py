@@ -341,6 +341,10 @@ class Objective:
     \sum_i w_i` over the raw weights of the batch (``MLPClassifier``'s
     convention), chosen by ``alpha_per_weight_sum``. Biases are not penalised.
 
+    A large full batch is evaluated over blocks of rows (:meth:`block_rows`):
+    the sum over samples splits into sums over blocks, so the arrays of a
+    pass need only a block's rows.
+
     Parameters
     ----------
     layout : Layout

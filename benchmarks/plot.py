@@ -36,8 +36,12 @@ TARGETS = {
 
 
 def ratio(row):
+    """The ratio a target is set on: per epoch, to the same objective
+    (L-BFGS; older files have only the default fits' ratio), or of fit times."""
     if row["kind"] == "epochs":
         return row["ours_epoch_s"] / row["peer_epoch_s"]
+    if row["kind"] == "optimum" and "same_objective_iterations" in row:
+        return row.get("same_objective_ratio")
     return row.get("ratio")
 
 
@@ -138,6 +142,17 @@ def _table_row(r):
         )
     if r["kind"] == "optimum":
         notes += f"; objective gap {r['ours_gap']:.1e} / {r['peer_gap']:.1e}"
+        if "same_objective_iterations" in r:
+            iterations = r["same_objective_iterations"]
+            default = f"default fits {r['ours_s']:.3g} s / {r['peer_s']:.3g} s"
+            return (
+                f"time to the peer's objective ({r['peer']} fit)",
+                _seconds(r.get("same_objective_ours_s")),
+                _seconds(r.get("same_objective_peer_s")),
+                ratio(r),
+                f"ours: {iterations or 'never within its'} iterations; "
+                f"{default} ({r['ratio']:.2f}); {notes}",
+            )
     return (
         f"fit time ({r['peer']})",
         _seconds(r["ours_s"]),

@@ -46,6 +46,7 @@ from skbackprop import LogisticRegressionGD, MLPBackprop, SoftmaxClassifier  # n
 RESULTS = Path(__file__).resolve().parent / "results"
 ALPHA = 1e-4  # L2 strength of the linear models (LogisticRegression: C = 1/(alpha n))
 GAP = 1e-3  # "reached the optimum": objective within this of the optimum
+SAME_OBJECTIVE = 1e-6  # two objectives this close count as the same
 
 
 # Workloads ----------------------------------------------------------------
@@ -229,9 +230,10 @@ def _scores(est, X_test, y_test):
 
 
 def _epochs_to_optimum(
-    factory, X, y, n_classes, f_star, max_epochs, own_stopping=False
+    factory, X, y, n_classes, f_star, max_epochs, own_stopping=False, within=GAP
 ):
-    """Fewest epochs (max_iter) after which the objective is within GAP of f_star.
+    """Fewest epochs (max_iter) after which the objective is within ``within``
+    of f_star.
 
     Doubling, then bisection, on fresh fits; each fit is deterministic.
     Returns (epochs or None, gap at the largest budget tried).
@@ -242,19 +244,52 @@ def _epochs_to_optimum(
         return _linear_objective(est, X, y, n_classes, ALPHA) - f_star
 
     hi, g = 1, gap(1)
-    while g > GAP and hi < max_epochs:
+    while g > within and hi < max_epochs:
         hi = min(2 * hi, max_epochs)
         g = gap(hi)
-    if g > GAP:
+    if g > within:
         return None, g
     lo = hi // 2
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if gap(mid) <= GAP:
+        if gap(mid) <= within:
             hi = mid
         else:
             lo = mid
     return hi, g
+
+
+def _same_objective(ours, peer, data, n_classes, f_star, peer_gap, max_iter, args):
+    """The L-BFGS target's measure: skbackprop's time to the peer's objective.
+
+    A default fit of each side stops by its own rule, often at different
+    objectives. Here: the fewest iterations (``max_iter``) after which
+    skbackprop's objective is within the peer's gap of the optimum (to
+    SAME_OBJECTIVE: float32 fits differ by ~1e-9 at their optimum), found on
+    untimed fits, then timed fits of exactly those, alternating with the
+    peer's default fit.
+    """
+    X, _, y, _ = data
+    within = peer_gap + SAME_OBJECTIVE
+    iterations, _ = _epochs_to_optimum(
+        ours, X, y, n_classes, f_star, max_iter, own_stopping=True, within=within
+    )
+    if iterations is None:
+        return {"same_objective_iterations": None}
+    times, _ = _alternate(
+        {
+            "ours": lambda: _timed_fit(ours, X, y, max_iter=iterations),
+            "peer": lambda: _timed_fit(peer, X, y),
+        },
+        args.repeats,
+    )
+    ours_s, peer_s = (float(np.median(times[k])) for k in ("ours", "peer"))
+    return {
+        "same_objective_iterations": iterations,
+        "same_objective_ours_s": ours_s,
+        "same_objective_peer_s": peer_s,
+        "same_objective_ratio": ours_s / peer_s,
+    }
 
 
 def _alternate(fits, repeats):
@@ -340,6 +375,11 @@ def run_case(name, kind, ours, peer, data, n_classes, f_star, args):
     if kind == "optimum":
         row["ours_gap"] = _linear_objective(est, X, y, n_classes, ALPHA) - f_star
         row["peer_gap"] = _linear_objective(ref, X, y, n_classes, ALPHA) - f_star
+        row.update(
+            _same_objective(
+                ours, peer, data, n_classes, f_star, row["peer_gap"], est.n_iter_, args
+            )
+        )
     for who, e in (("ours", est), ("peer", ref)):
         row.update({f"{who}_{k}": v for k, v in _scores(e, X_test, y_test).items()})
     if args.memory:
@@ -494,6 +534,17 @@ def print_table(rows):
                 f"{'':14} {'':7} {'':13} {'objective gap':16} {r['ours_gap']:11.1e} "
                 f"{r['peer_gap']:11.1e}"
             )
+            iterations = r["same_objective_iterations"]
+            if iterations is None:
+                print(f"{'':14} {'':7} {'':13} {'to peer gap':16} {'never':>11}")
+            else:
+                print(
+                    f"{'':14} {'':7} {'':13} {'to peer gap':16} "
+                    f"{_fmt(r['same_objective_ours_s'], 's'):>11} "
+                    f"{_fmt(r['same_objective_peer_s'], 's'):>11} "
+                    f"{r['same_objective_ratio']:7.3f}  ours: {iterations} "
+                    "iterations"
+                )
 
 
 # Main ----------------------------------------------------------------------

@@ -52,3 +52,13 @@ def test_benchmark_writes_ratios_and_its_environment(tmp_path):
     # the same loss trajectory on both sides, epoch for epoch
     mlp = cases["mlp-sgd"]
     assert mlp["loss_curve_ours"] == pytest.approx(mlp["loss_curve_peer"], rel=1e-6)
+    # L-BFGS: the time to the peer's objective, from the fewest iterations
+    # that reach it (a default fit of each side stops at its own objective)
+    lbfgs = cases["linear-lbfgs"]
+    # both reach the optimum to float32 precision, so the search must succeed
+    assert lbfgs["ours_gap"] <= lbfgs["peer_gap"] + 1e-6
+    assert 1 <= lbfgs["same_objective_iterations"]
+    assert lbfgs["same_objective_ratio"] == pytest.approx(
+        lbfgs["same_objective_ours_s"] / lbfgs["same_objective_peer_s"]
+    )
+    assert "to peer gap" in done.stdout

@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 
-from skbackprop import SoftmaxClassifier, _network, gradients
+from skbackprop import MLPBackprop, SoftmaxClassifier, _network, gradients
 from skbackprop._blas import (
     CSRRows,
     add_product,
@@ -27,6 +27,18 @@ def _scores(dtype, n=50, k=4, seed=0):
     Y = np.eye(k, dtype=dtype)[rng.integers(k, size=n)]
     w = rng.uniform(0.1, 2.0, n)
     return S, Y, w
+
+
+def _peak_fit_bytes(est, X, y):
+    """Peak bytes allocated while ``est`` is fitted (tracemalloc)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        tracemalloc.start()
+        try:
+            est.fit(X, y)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -146,14 +158,8 @@ def test_fit_allocates_little_besides_x(solver):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20_000, 100))
     y = rng.integers(0, 10, 20_000)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        tracemalloc.start()
-        try:
-            SoftmaxClassifier(solver=solver, max_iter=2, random_state=0).fit(X, y)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+    est = SoftmaxClassifier(solver=solver, max_iter=2, random_state=0)
+    peak = _peak_fit_bytes(est, X, y)
     assert peak < 0.2 * X.nbytes
 
 
@@ -270,14 +276,8 @@ def test_sparse_fit_holds_few_parameter_sized_arrays(solver, vectors):
     X = sparse.random(2000, 20_000, density=0.005, format="csr", random_state=rng)
     y = rng.integers(0, 20, 2000)
     param_bytes = (20_000 + 1) * 20 * 8
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        tracemalloc.start()
-        try:
-            SoftmaxClassifier(solver=solver, max_iter=2, random_state=0).fit(X, y)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+    est = SoftmaxClassifier(solver=solver, max_iter=2, random_state=0)
+    peak = _peak_fit_bytes(est, X, y)
     assert peak < (vectors + 0.5) * param_bytes
 
 
@@ -338,19 +338,11 @@ def test_full_batch_mlp_fit_holds_blocks_not_activations():
     # MLPClassifier's full-batch L-BFGS holds activations and their gradients
     # for every sample (more than twice X here); by blocks of rows, a fit
     # holds ~3 MB of them whatever n_samples is, beside L-BFGS's own ~2 MB
-    from skbackprop import MLPBackprop
-
     rng = np.random.default_rng(0)
     X = rng.standard_normal((20_000, 100))
     y = rng.integers(0, 10, 20_000)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        tracemalloc.start()
-        try:
-            MLPBackprop(solver="lbfgs", max_iter=3, random_state=0).fit(X, y)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+    est = MLPBackprop(solver="lbfgs", max_iter=3, random_state=0)
+    peak = _peak_fit_bytes(est, X, y)
     assert peak < 0.75 * X.nbytes
 
 

@@ -111,6 +111,9 @@ def _threadpool_controller():
 def _small_products(objective, batch_size, sparse_input=False):
     """Whether a batch's largest BLAS product is too small for BLAS threads.
 
+    ``batch_size``: the rows of its products, a block's for a batch evaluated
+    by blocks of rows (:meth:`Objective.block_rows`).
+
     With ``sparse_input``, the first layer's products are scipy's sparse
     kernels, not BLAS (they run on one thread anyway): only the later layers
     count, and a linear model has none.
@@ -275,7 +278,11 @@ def run_stochastic(
     try:
         with (
             np.errstate(over="ignore", invalid="ignore"),
-            _blas_threads(objective, batch_size, sparse.issparse(X)),
+            _blas_threads(
+                objective,
+                min(batch_size, objective.block_rows(X, theta.dtype)),
+                sparse.issparse(X),
+            ),
         ):
             for _ in range(1 if incremental else max_iter):
                 if searching:
@@ -402,7 +409,8 @@ def run_lbfgs(
     # 0.06, and the fit 9.4 s instead of 3.1.
     blas = _threadpool_controller().select(user_api="blas")
     user_threads = max((lib["num_threads"] for lib in blas.info()), default=1)
-    if _small_products(objective, X.shape[0], sparse.issparse(X)) or user_threads == 1:
+    rows = objective.block_rows(X, theta.dtype)  # of the largest products
+    if _small_products(objective, rows, sparse.issparse(X)) or user_threads == 1:
         objective_threads = contextlib.nullcontext
     else:
         # NumPy's products get the user's threads; SciPy's pool (the penalty's

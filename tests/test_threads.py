@@ -98,6 +98,27 @@ def test_large_products_thread_numpys_blas_only(solver, monkeypatch):
         assert all(threads[path] == 1 for path in others)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_full_batch_by_blocks_keeps_one_blas_thread(monkeypatch):
+    # 20000 x 100 x 100 multiply-adds for the whole batch would take threads;
+    # evaluated by blocks of 1024 rows, each product is 20 times smaller
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20_000, 100)), rng.integers(0, 3, 20_000)
+    threads = []
+    call = Objective.__call__
+
+    def spy(self, *args):
+        assert self.block_rows(args[1], args[0].dtype) == 1024
+        blas = ThreadpoolController().select(user_api="blas")
+        threads.append(max(lib["num_threads"] for lib in blas.info()))
+        return call(self, *args)
+
+    monkeypatch.setattr(Objective, "__call__", spy)
+    with threadpool_limits(limits=2, user_api="blas"):
+        MLPBackprop(hidden_layer_sizes=(100,), solver="lbfgs", max_iter=2).fit(X, y)
+    assert threads and max(threads) == 1
+
+
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
 @pytest.mark.parametrize("chunk_values", [1, 5, 64, 2**16])
 def test_row_norms_of_sparse_x_match_dense_in_any_chunking(fmt, chunk_values):

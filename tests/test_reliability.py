@@ -478,10 +478,6 @@ def test_keyboard_interrupt_inside_a_searched_step_keeps_the_last_good_epoch(
     completed = quiet_fit(make(kind, "gd", tol=0.0, max_iter=est.n_iter_), X, y)
     assert est.n_iter_ >= 3 and len(est.loss_curve_) == est.n_iter_
     assert_same_model(est, completed, X)
-    trial = interrupted[0]
-    assert not np.array_equal(
-        trial, np.concatenate([p.ravel() for p in parameters(est)])
-    )
     assert est._optimizer._theta_prev is None  # its vectors freed with the run
 
 

@@ -481,6 +481,26 @@ def test_keyboard_interrupt_inside_a_searched_step_keeps_the_last_good_epoch(
     assert est._optimizer._theta_prev is None  # its vectors freed with the run
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_a_last_step_to_non_finite_parameters_raises(solver, bad, data, monkeypatch):
+    # every batch's loss was finite, but the epoch's last step left a
+    # non-finite parameter: the fit must not return that model
+    X, y = data
+    cls = {"sgd": _solvers.MomentumSGD, "adam": _solvers.Adam}[solver]
+    original = cls.step
+
+    def step_to_bad(self, theta, grad):
+        original(self, theta, grad)
+        theta[-1] = bad
+
+    monkeypatch.setattr(cls, "step", step_to_bad)
+    est = make("softmax", solver, batch_size=X.shape[0], max_iter=1)
+    with pytest.raises(ValueError, match="diverged"):
+        est.fit(X, y)
+    assert not hasattr(est, "coef_")  # the failed fit left the estimator unfitted
+
+
 # 4. persistence ------------------------------------------------------------------
 
 

@@ -47,6 +47,18 @@ def _not_lbfgs(estimator):
     return True
 
 
+def _class_indices(classes, y):
+    """The index of each label of ``y`` in the sorted ``classes``, in the
+    smallest unsigned dtype that holds them all.
+
+    One byte a label for up to 256 classes, not intp's eight: with a 48 MB
+    sparse X of 50k rows, intp labels took 0.7 % of the memory a fit may use
+    beside X and its parameters.
+    """
+    indices = np.searchsorted(classes, y)
+    return indices.astype(np.min_scalar_type(max(classes.size - 1, 0)))
+
+
 class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
     """Shared implementation of the skbackprop classifiers (not public)."""
 
@@ -297,7 +309,7 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
                     "warm_start can only be used where `y` has the same classes as "
                     "in the previous call to fit."
                 )
-            return np.searchsorted(self.classes_, y)
+            return _class_indices(self.classes_, y)
         if incremental:
             if classes is None:
                 raise ValueError(
@@ -309,7 +321,7 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
                     f"y has labels {np.setdiff1d(y, self.classes_).tolist()} that "
                     f"are not in classes={self.classes_.tolist()}."
                 )
-            y_enc = np.searchsorted(self.classes_, y)
+            y_enc = _class_indices(self.classes_, y)
         else:
             # a sorted copy of y, then the indices: two label-sized arrays at
             # most. np.unique(y, return_inverse=True) is faster (100k labels:
@@ -317,7 +329,7 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
             # permutation, the sorted copy, a cumulative sum, ...): 20 % of a
             # float32 X of 50 features, beyond the memory a fit may take
             self.classes_ = np.unique(y)
-            y_enc = np.searchsorted(self.classes_, y)
+            y_enc = _class_indices(self.classes_, y)
         if self.classes_.size < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the "
@@ -329,7 +341,7 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
     def _build_objective(self, X, y_enc):
         """The training objective and the targets for encoded labels.
 
-        Softmax: the labels themselves (intp), not a one-hot matrix, which for
+        Softmax: the class indices themselves, not a one-hot matrix, which for
         full-batch training would add ``n_classes / n_features`` of ``X``'s
         memory. Logistic: 0/1 per unit.
         """
@@ -342,7 +354,7 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
             layout, self._activation(), output, self.alpha, self._alpha_per_weight_sum
         )
         if output == "softmax":
-            T = y_enc.astype(np.intp, copy=False)
+            T = y_enc
         elif n_outputs == n_classes:
             T = np.zeros((y_enc.size, n_classes), dtype=X.dtype)
             T[np.arange(y_enc.size), y_enc] = 1

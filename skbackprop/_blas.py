@@ -114,30 +114,43 @@ def add_sparse_product(A, B, C):
 def csr_rows_apply(X, dtype):
     """Whether :class:`CSRRows` blocks of ``X`` can meet parameters of
     ``dtype``: ``X`` is CSR of that dtype and SciPy's kernels are there."""
-    return _sparsetools is not None and X.format == "csr" and X.dtype == dtype
+    return (
+        _sparsetools is not None
+        and getattr(X, "format", None) == "csr"
+        and X.dtype == dtype
+    )
 
 
 class CSRRows:
-    """Rows ``start:stop`` of a CSR matrix, for :func:`add_sparse_product` only.
+    """Rows of a CSR matrix, for :func:`add_sparse_product` only.
 
     SciPy copies the values and indices of a block of rows (``X[a:b]``, and
     its constructor when given slices of a larger array); its kernels read
     ``X``'s own arrays through the block's index pointers, which may start
-    anywhere in them. ``T`` gives the block as CSC of the transpose.
+    anywhere in them. :func:`gather_csr_rows` makes one over arrays that
+    training reuses from batch to batch. ``T`` gives the rows as CSC of the
+    transpose.
 
     Parameters
     ----------
-    X : scipy.sparse CSR matrix or array
-    start, stop : int
+    n_columns : int
+    indptr : ndarray of shape (n_rows + 1,)
+        Where each row starts in ``indices`` and ``data``, and where the last
+        one ends.
+    indices, data : ndarray
+        Column indices and values, read where ``indptr`` points.
     """
 
-    def __init__(self, X, start, stop):
+    def __init__(self, n_columns, indptr, indices, data):
         self.format = "csr"
-        self.shape = (stop - start, X.shape[1])
-        self.dtype = X.dtype
-        self.indptr = X.indptr[start : stop + 1]
-        self.indices = X.indices
-        self.data = X.data
+        self.shape = (indptr.size - 1, n_columns)
+        self.dtype = data.dtype
+        self.indptr, self.indices, self.data = indptr, indices, data
+
+    @classmethod
+    def block(cls, X, start, stop):
+        """Rows ``start:stop`` of a CSR ``X``, its arrays not copied."""
+        return cls(X.shape[1], X.indptr[start : stop + 1], X.indices, X.data)
 
     @property
     def T(self):
@@ -145,3 +158,34 @@ class CSRRows:
         transposed.format = "csc" if self.format == "csr" else "csr"
         transposed.shape = self.shape[::-1]
         return transposed
+
+
+def gather_csr_rows(X, rows, buffers):
+    """Rows ``rows`` (an index array) of a CSR ``X``, copied into arrays of
+    ``buffers`` (a dict) that the next calls reuse; see :func:`csr_rows_apply`.
+
+    ``X[rows]`` makes three new arrays for every mini-batch, and two batches
+    are alive while the next one is made: 0.5 MB, 1 % of a 48 MB ``X`` of
+    20k features, beside parameters of 6.2 % each. The arrays here grow to the
+    largest batch seen (a quarter more, so that they rarely grow again).
+    Returns a :class:`CSRRows`.
+    """
+    index_dtype = X.indptr.dtype
+    rows = rows.astype(index_dtype, copy=False)
+    n_rows = rows.size
+    indptr = buffers.get(("csr indptr", n_rows))
+    if indptr is None:
+        indptr = buffers[("csr indptr", n_rows)] = np.zeros(n_rows + 1, index_dtype)
+    # the rows' lengths, then their running sum: where each row starts
+    np.subtract(X.indptr[rows + 1], X.indptr[rows], out=indptr[1:])
+    np.cumsum(indptr[1:], out=indptr[1:])
+    nnz = int(indptr[-1])
+    indices, data = buffers.get("csr values", (None, None))
+    if data is None or data.size < nnz:
+        indices = data = buffers["csr values"] = None  # freed before the new ones
+        room = nnz + nnz // 4
+        indices = np.empty(room, dtype=X.indices.dtype)
+        data = np.empty(room, dtype=X.dtype)
+        buffers["csr values"] = (indices, data)
+    _sparsetools.csr_row_index(n_rows, rows, X.indptr, X.indices, X.data, indices, data)
+    return CSRRows(X.shape[1], indptr, indices, data)

@@ -97,7 +97,8 @@ def check_gradients(
     theta = theta.astype(np.float64)
     if X.dtype != np.float64:
         X = X.astype(np.float64)
-        T = T if T.dtype == np.intp else T.astype(np.float64)  # labels stay labels
+        if not np.issubdtype(T.dtype, np.integer):  # labels stay labels
+            T = T.astype(np.float64)
         w = None if w is None else w.astype(np.float64)
     analytic = np.empty_like(theta)
     objective(theta.copy(), X, T, w, analytic)

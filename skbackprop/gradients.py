@@ -45,9 +45,12 @@ def _ones(n, dtype):
 
 
 # Arrays of up to this many entries count as batch-sized: helpers may cache an
-# index array for them, or copy them. A full batch's would keep n_samples
-# indices alive after training, or add a copy of the scores to its peak memory.
+# index array for them. A full batch's would keep n_samples indices alive
+# after training.
 _BATCH_SIZED_UP_TO = 2**16
+# _row_max copies scores of up to this many entries (a batch of 200 rows of up
+# to 81 classes); a copy of a full batch's block would add to a fit's peak
+_COPIED_UP_TO = 2**14
 
 
 def _row_starts(shape):
@@ -74,8 +77,11 @@ def _row_max(S):
     array is not copied: argmax finds the maxima and a gather reads them, whose
     comparisons branch on the data (6 us per batch of new scores, 2 us on
     repeated ones). A row holding a NaN gives NaN either way.
+
+    The copy is for mini-batches: a full batch's block of rows (a quarter MB
+    of scores) would add a second block to the peak memory of a fit.
     """
-    if S.size <= _BATCH_SIZED_UP_TO:
+    if S.size <= _COPIED_UP_TO:
         rows = S.reshape(-1, S.shape[-1])
         return np.ascontiguousarray(rows.T).max(axis=0).reshape(*S.shape[:-1], 1)
     index = S.argmax(axis=-1, keepdims=True)
@@ -262,7 +268,7 @@ def softmax_cross_entropy(S, Y, sample_weight=None, *, out=None):
 
 def _softmax_cross_entropy(S, Y, sample_weight, out):
     """:func:`softmax_cross_entropy` on validated arrays: ``Y`` one-hot rows of
-    ``S``'s dtype, or in-range class indices of dtype intp."""
+    ``S``'s dtype, or in-range class indices of an integer dtype."""
     n_samples = S.shape[0]
     # row sums as products with ones (BLAS): ~3x faster than np.sum or einsum
     # over a short last axis

@@ -100,6 +100,43 @@ def test_rows_gathers_into_a_reused_buffer():
     assert _rows(None, order[:10], buffers, "w") is None
 
 
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_rows_of_csr_are_gathered_into_reused_arrays(index_dtype):
+    # SciPy's X[rows] makes a new matrix per mini-batch; the rows are copied
+    # into arrays kept between batches instead, which the kernels read
+    rng = np.random.default_rng(3)
+    A = sparse.random(300, 2000, density=0.05, random_state=rng).toarray()
+    A[4] = 0  # an empty row
+    X = sparse.csr_matrix(A)
+    X.indptr, X.indices = X.indptr.astype(index_dtype), X.indices.astype(index_dtype)
+    buffers, order = {}, rng.permutation(300)
+    W = rng.standard_normal((2000, 3))
+    batches = [order[:50], np.array([4, 4, 0, 299]), order[50:100]]
+    gathered = []
+    for rows in [*batches, *batches]:
+        block = _rows(X, rows, buffers, "X")
+        assert isinstance(block, CSRRows) and block.shape == (rows.size, 2000)
+        Z, G = np.zeros((rows.size, 3)), np.zeros((2000, 3))
+        add_sparse_product(block, W, Z)
+        add_sparse_product(block.T, Z, G)
+        assert_allclose(Z, X[rows] @ W, rtol=1e-12)
+        assert_allclose(G, X[rows].T @ Z, rtol=1e-12)
+        gathered.append(block.data)
+    # once grown to the largest batch, the values' array is reused as it is
+    assert all(data is gathered[2] for data in gathered[3:])
+    tracemalloc.start()
+    try:
+        for rows in batches:
+            _rows(X, rows, buffers, "X")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.25 * X[order[:50]].data.nbytes
+    # a slice reads X's own arrays; CSC (no such kernel for rows) is indexed
+    assert _rows(X, slice(10, 60), buffers, "X").data is X.data
+    assert sparse.issparse(_rows(X.tocsc(), order[:5], buffers, "X"))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_rows", [7, 20_000])  # a batch; more than batch-sized
 def test_row_max_any_layout_and_shape(dtype, n_rows):
@@ -119,6 +156,20 @@ def test_row_max_any_layout_and_shape(dtype, n_rows):
     # the scores are left alone and the cached row starts cannot be written
     assert_array_equal(S, wide[:, ::2])
     assert not gradients._row_starts((7, 5)).flags.writeable
+
+
+def test_row_max_of_a_full_batch_block_copies_no_scores():
+    # a block of a full batch (1638 x 20 scores: a quarter MB) takes argmax
+    # and a gather; a transposed copy would add a block to a fit's peak
+    S = np.random.default_rng(0).standard_normal((1638, 20))
+    tracemalloc.start()
+    try:
+        maxima = gradients._row_max(S)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert_array_equal(maxima, S.max(axis=1, keepdims=True))
+    assert peak < 0.25 * S.nbytes
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -349,7 +400,7 @@ def test_full_batch_mlp_fit_holds_blocks_not_activations():
 def test_csr_rows_read_the_matrix_in_place():
     rng = np.random.default_rng(8)
     X = sparse.random(40, 9, density=0.3, format="csr", random_state=rng)
-    block = CSRRows(X, 11, 30)
+    block = CSRRows.block(X, 11, 30)
     assert block.shape == (19, 9) and block.T.shape == (9, 19)
     assert block.data is X.data and block.indices is X.indices
     assert np.shares_memory(block.indptr, X.indptr)
@@ -359,6 +410,64 @@ def test_csr_rows_read_the_matrix_in_place():
     add_sparse_product(block.T, D, G)
     assert_allclose(Z, X[11:30] @ W, rtol=1e-12)
     assert_allclose(G, X[11:30].T @ D, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("n_classes", "dtype"), [(2, np.uint8), (256, np.uint8), (257, np.uint16)]
+)
+def test_labels_are_encoded_in_the_smallest_unsigned_dtype(n_classes, dtype):
+    # one byte a label for up to 256 classes: intp labels took 0.7 % of the
+    # memory a sparse fit may use beside X and its parameters
+    rng = np.random.default_rng(0)
+    y = rng.permutation(np.repeat(np.arange(n_classes) * 3 - 7, 2))
+    est = SoftmaxClassifier()
+    y_enc = est._encode_labels(y, None, incremental=False, continuing=False)
+    assert y_enc.dtype == dtype
+    assert_array_equal(est.classes_[y_enc], y)
+    # the loss reads them as class indices, with rows past the dtype's range
+    X = rng.standard_normal((y.size, 3))
+    objective, T = est._build_objective(X, y_enc)
+    theta = rng.standard_normal(objective.layout.size)
+    grads = np.empty((2, theta.size))
+    losses = [
+        objective(theta, X, t, None, g)
+        for t, g in zip((T, y_enc.astype(np.intp)), grads, strict=True)
+    ]
+    assert T.dtype == dtype and losses[0] == losses[1]
+    assert_array_equal(grads[0], grads[1])
+
+
+class _RecordingRandomState(np.random.RandomState):
+    """Records the dtype of every array it shuffles."""
+
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.shuffled = []
+
+    def shuffle(self, x):
+        self.shuffled.append(x.dtype)
+        super().shuffle(x)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_shuffled_order_takes_the_index_dtype_of_the_gather(fmt):
+    # CSR rows are gathered with X's own index dtype (int32 here: half the
+    # memory of an intp order); np.take casts anything but intp per batch
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4))
+    y = rng.integers(0, 3, 300)
+    X = sparse.csr_matrix(X) if fmt == "csr" else X
+    random_state = _RecordingRandomState(0)
+    SoftmaxClassifier(solver="sgd", max_iter=2, random_state=random_state).fit(X, y)
+    expected = X.indptr.dtype if fmt == "csr" else np.intp
+    assert random_state.shuffled == [np.dtype(expected)] * 2
+    # the same permutations either way: a CSR fit is the dense fit
+    dense = SoftmaxClassifier(solver="sgd", max_iter=2, random_state=0)
+    sparse_fit = SoftmaxClassifier(solver="sgd", max_iter=2, random_state=0)
+    dense.fit(X.toarray() if fmt == "csr" else X, y)
+    sparse_fit.fit(sparse.csr_matrix(X), y)
+    assert_allclose(sparse_fit.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
 
 
 def test_label_encoding_holds_two_label_sized_arrays_at_most():

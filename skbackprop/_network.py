@@ -364,6 +364,10 @@ class Objective:
         self.alpha_per_weight_sum = alpha_per_weight_sum
         self._loss = OUTPUT_LOSSES[output]
         self.buffers = {}
+        # a thread pool that full-batch evaluations over blocks of rows may
+        # share their blocks with (set by the L-BFGS driver), and its arrays
+        self.pool = None
+        self._pool_buffers = {}
         self._views = {}
         # entries of a sample's arrays in a pass: Z of every layer, dA of the
         # hidden ones
@@ -406,26 +410,37 @@ class Objective:
             return n_samples
         return max(MIN_BLOCK_ROWS, BLOCK_BYTES // bytes_per_row)
 
-    def _data_term(self, layers, grads, X, T, sample_weight, share=1.0, add=False):
+    def _data_term(
+        self, layers, grads, X, T, sample_weight, share=1.0, add=False, buffers=None
+    ):
         """Loss of the data term on ``X``, its gradient written into (``add``:
-        added to) ``grads``; both scaled by ``share``."""
+        added to) ``grads``; both scaled by ``share``. ``buffers``: the arrays
+        of the pass (default: the objective's own)."""
+        buffers = self.buffers if buffers is None else buffers
         # forward
-        activations = forward(layers, X, self.activation, self.buffers)
+        activations = forward(layers, X, self.activation, buffers)
         # loss, and its gradient w.r.t. the scores: w * (P - Y)
         loss, dS = self._loss(activations[-1], T, sample_weight)
         if share != 1.0:
             dS *= share
         # backward
-        backward(layers, grads, activations, dS, self.activation, self.buffers, add)
+        backward(layers, grads, activations, dS, self.activation, buffers, add)
         return share * loss
 
-    def _data_term_by_blocks(self, layers, grads, X, T, sample_weight, rows):
+    def _data_term_by_blocks(self, layers, grads, grad, X, T, sample_weight, rows):
         """:meth:`_data_term` over blocks of ``rows`` rows, summed.
 
         The data term is a weighted mean over samples, so the mean over a
         block counts with the block's share of the total weight. The arrays
         of a pass are then block-sized: for full-batch L-BFGS on an MLP they
         were 2-3 times the size of ``X``.
+
+        With a :attr:`pool`, a thread of it sums the second half of the blocks
+        into a gradient of its own, added to ``grad`` (the flat vector behind
+        ``grads``) at the end: the halves, and so the result, do not depend
+        on which thread finishes first. (If this thread is interrupted, the
+        other may go on with its half until the pool is shut down, which
+        waits for it.)
         """
         n_samples = X.shape[0]
         if sample_weight is None:
@@ -434,15 +449,40 @@ class Objective:
             total = float(sample_weight.sum(dtype=np.float64))
             if total <= 0:  # no share to give; the whole batch says why
                 return self._data_term(layers, grads, X, T, sample_weight)
-        loss, add = 0.0, False
+        blocks = []
         for start in range(0, n_samples, rows):
             block = slice(start, min(start + rows, n_samples))
             w = None if sample_weight is None else sample_weight[block]
             weight = block.stop - block.start if w is None else float(w.sum())
-            if weight == 0:  # adds nothing (and its mean would be 0 / 0)
-                continue
+            if weight:  # else it adds nothing (and its mean would be 0 / 0)
+                blocks.append((block, w, weight / total))
+        if self.pool is None or len(blocks) < 2:
+            return self._sum_blocks(layers, grads, X, T, blocks, self.buffers)
+        half = (len(blocks) + 1) // 2
+        other_grad = _buffer(self._pool_buffers, "grad", grad.shape, grad.dtype)
+        other = self.pool.submit(
+            self._sum_blocks,
+            layers,
+            self.layout.views(other_grad),
+            X,
+            T,
+            blocks[half:],
+            self._pool_buffers,
+        )
+        loss = self._sum_blocks(layers, grads, X, T, blocks[:half], self.buffers)
+        loss += other.result()
+        axpy(1.0, other_grad, grad)
+        return loss
+
+    def _sum_blocks(self, layers, grads, X, T, blocks, buffers):
+        """The data terms of ``blocks`` (``(rows, weights, share)`` triples)
+        summed, their gradients into ``grads``, with the arrays of
+        ``buffers``."""
+        loss, add = 0.0, False
+        for block, w, share in blocks:
+            X_block = _row_block(X, block)
             loss += self._data_term(
-                layers, grads, _row_block(X, block), T[block], w, weight / total, add
+                layers, grads, X_block, T[block], w, share, add, buffers
             )
             add = True
         return loss
@@ -476,7 +516,9 @@ class Objective:
         if rows >= X.shape[0]:
             loss = self._data_term(layers, grads, X, T, sample_weight)
         else:
-            loss = self._data_term_by_blocks(layers, grads, X, T, sample_weight, rows)
+            loss = self._data_term_by_blocks(
+                layers, grads, grad, X, T, sample_weight, rows
+            )
         # L2 penalty on the weights (not the biases), all layers in one vector
         lam = self.penalty_strength(X.shape[0], sample_weight)
         if lam:

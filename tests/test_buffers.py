@@ -2,6 +2,7 @@
 
 import tracemalloc
 import warnings
+from concurrent import futures
 
 import numpy as np
 import pytest
@@ -367,22 +368,30 @@ def test_objective_by_blocks_of_rows_equals_the_whole_batch(
     if weights == "zero block":
         w[7:14] = 0  # the second block of 7 rows weighs nothing
     results = []
-    for min_rows in (n, 7):  # whole; blocks of 7 rows (the last of 1)
+    # whole; blocks of 7 rows (the last of 1); the same blocks, the second half
+    # summed by a thread of a pool, twice
+    for min_rows, threaded in [(n, False), (7, False), (7, True), (7, True)]:
         monkeypatch.setattr(_network, "MIN_BLOCK_ROWS", min_rows)
         monkeypatch.setattr(_network, "BLOCK_BYTES", 1)
         objective = _network.Objective(layout, "tanh", output, 1e-2, True)
         assert objective.block_rows(X, theta.dtype) == min_rows
         grad = np.full_like(theta, np.nan)  # every entry must be written
-        loss = objective(theta, X, T, w, grad)
+        with futures.ThreadPoolExecutor(1) as pool:
+            objective.pool = pool if threaded else None
+            loss = objective(theta, X, T, w, grad)
         results.append((loss, grad))
         if fmt == "csr":  # other sparse formats and dtypes: the whole batch
             assert objective.block_rows(X.tocsc(), theta.dtype) == n
             other = np.float32 if dtype == np.float64 else np.float64
             assert objective.block_rows(X.astype(other), theta.dtype) == n
-    (loss, grad), (loss_blocks, grad_blocks) = results
+    (loss, grad), *blocked = results
     rtol = 1e-5 if dtype == np.float32 else 1e-12
-    assert loss_blocks == pytest.approx(loss, rel=rtol)
-    assert_allclose(grad_blocks, grad, rtol=rtol, atol=rtol * np.abs(grad).max())
+    for loss_blocks, grad_blocks in blocked:
+        assert loss_blocks == pytest.approx(loss, rel=rtol)
+        assert_allclose(grad_blocks, grad, rtol=rtol, atol=rtol * np.abs(grad).max())
+    # the halves are fixed: a threaded evaluation repeats to the bit
+    assert blocked[1][0] == blocked[2][0]
+    assert_array_equal(blocked[1][1], blocked[2][1])
 
 
 def test_full_batch_mlp_fit_holds_blocks_not_activations():

@@ -1,6 +1,8 @@
 """BLAS threads of the training loops, and the scans of sparse X (the
 preconditioner's column norms, the SGD step's row norms) without copies."""
 
+import threading
+import time
 import tracemalloc
 
 import numpy as np
@@ -9,7 +11,7 @@ from numpy.testing import assert_allclose
 from scipy import sparse
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
-from skbackprop import MLPBackprop, SoftmaxClassifier
+from skbackprop import MLPBackprop, SoftmaxClassifier, _network
 from skbackprop._linear import _column_rms
 from skbackprop._network import Objective
 from skbackprop._solvers import _row_norms2
@@ -156,3 +158,85 @@ def test_sgd_fit_on_sparse_x_copies_no_more_than_a_chunk():
     finally:
         tracemalloc.stop()
     assert peak < 0.5 * X.data.nbytes
+
+
+def _blocked_problem(fmt, n=3000):
+    rng = np.random.default_rng(0)
+    X = sparse.random(n, 300, density=0.05, format="csr", random_state=rng)
+    y = rng.integers(0, 3, n)
+    return (X if fmt == "csr" else X.toarray()), y
+
+
+def _record_block_threads(monkeypatch):
+    """Shrink blocks to 400 rows; return the list of threads that sum blocks."""
+    monkeypatch.setattr(_network, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(_network, "MIN_BLOCK_ROWS", 400)
+    names = []
+    sum_blocks = Objective._sum_blocks
+
+    def spy(self, *args):
+        names.append(threading.current_thread().name)
+        return sum_blocks(self, *args)
+
+    monkeypatch.setattr(Objective, "_sum_blocks", spy)
+    return names
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    ("make", "solver", "fmt", "limit", "shared"),
+    [
+        # SciPy's sparse kernels release the GIL: a second thread sums half
+        # of the blocks
+        (SoftmaxClassifier, "lbfgs", "csr", 2, True),
+        # ... unless the user allows one thread
+        (SoftmaxClassifier, "lbfgs", "csr", 1, False),
+        # the searched step ('gd') keeps its memory: one thread
+        (SoftmaxClassifier, "gd", "csr", 2, False),
+        # dense blocks: BLAS products, and arrays that count against X
+        (MLPBackprop, "lbfgs", "dense", 2, False),
+    ],
+)
+def test_sparse_lbfgs_shares_its_blocks_with_a_second_thread(
+    make, solver, fmt, limit, shared, monkeypatch
+):
+    X, y = _blocked_problem(fmt)
+    names = _record_block_threads(monkeypatch)
+    params = dict(solver=solver, max_iter=5, random_state=0)
+    before = threading.active_count()
+    with threadpool_limits(limits=limit, user_api="blas"):
+        est = make(**params).fit(X, y)
+    assert threading.active_count() == before  # the pool is gone with the fit
+    assert "MainThread" in names
+    assert (set(names) != {"MainThread"}) == shared
+    if shared:
+        # the same model as on one thread, up to the order of the sums
+        with threadpool_limits(limits=1, user_api="blas"):
+            alone = make(**params).fit(X, y)
+        assert_allclose(est.coef_, alone.coef_, rtol=1e-9, atol=1e-12)
+
+
+def test_interrupt_while_the_second_thread_sums_blocks(monkeypatch):
+    # Ctrl-C in the main thread's half: fit returns once the other thread is
+    # done with its arrays, with the last complete iteration's model
+    X, y = _blocked_problem("csr")
+    _record_block_threads(monkeypatch)
+    sum_blocks = Objective._sum_blocks
+    calls = []
+
+    def interrupted_in_main(self, *args):
+        if threading.current_thread() is threading.main_thread():
+            calls.append(1)
+            if len(calls) == 4:
+                raise KeyboardInterrupt
+            return sum_blocks(self, *args)
+        time.sleep(0.05)  # still summing when the main thread is interrupted
+        return sum_blocks(self, *args)
+
+    monkeypatch.setattr(Objective, "_sum_blocks", interrupted_in_main)
+    before = threading.active_count()
+    with threadpool_limits(limits=2, user_api="blas"):
+        with pytest.warns(UserWarning, match="interrupted"):
+            est = SoftmaxClassifier(solver="lbfgs", max_iter=50).fit(X, y)
+    assert threading.active_count() == before
+    assert est.n_iter_ >= 1 and np.isfinite(est.coef_).all()

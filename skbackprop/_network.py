@@ -330,6 +330,14 @@ def probabilities(S, output):
     return np.maximum(P, np.finfo(P.dtype).tiny, out=P)
 
 
+def _under_errstate(errors, function, *args):
+    """``function(*args)`` under NumPy's floating-point error handling
+    ``errors`` (a dict of :func:`numpy.geterr`): the handling is per thread,
+    and a pool's thread starts with NumPy's defaults, not the caller's."""
+    with np.errstate(**errors):
+        return function(*args)
+
+
 class Objective:
     r"""The full training objective of a network, on a flat parameter vector.
 
@@ -461,6 +469,8 @@ class Objective:
         half = (len(blocks) + 1) // 2
         other_grad = _buffer(self._pool_buffers, "grad", grad.shape, grad.dtype)
         other = self.pool.submit(
+            _under_errstate,
+            np.geterr(),
             self._sum_blocks,
             layers,
             self.layout.views(other_grad),

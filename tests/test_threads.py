@@ -176,6 +176,8 @@ def _record_block_threads(monkeypatch):
 
     def spy(self, *args):
         names.append(threading.current_thread().name)
+        # every thread computes under the fit's floating-point error handling
+        assert np.geterr()["over"] == np.geterr()["invalid"] == "ignore"
         return sum_blocks(self, *args)
 
     monkeypatch.setattr(Objective, "_sum_blocks", spy)

@@ -459,6 +459,20 @@ class _RecordingRandomState(np.random.RandomState):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("shuffle", [False, True])  # CSR rows in place; gathered
+@pytest.mark.parametrize("Est", [SoftmaxClassifier, MLPBackprop])
+def test_csr_mini_batches_give_the_dense_model(Est, shuffle):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 8))
+    X[rng.random(X.shape) < 0.6] = 0
+    y = rng.integers(0, 3, 300)
+    params = dict(solver="sgd", batch_size=32, shuffle=shuffle, max_iter=5)
+    dense = Est(random_state=0, **params).fit(X, y)
+    csr = Est(random_state=0, **params).fit(sparse.csr_matrix(X), y)
+    assert_allclose(csr.predict_proba(X), dense.predict_proba(X), atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("fmt", ["dense", "csr"])
 def test_shuffled_order_takes_the_index_dtype_of_the_gather(fmt):
     # CSR rows are gathered with X's own index dtype (int32 here: half the

@@ -7,7 +7,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
@@ -216,6 +216,11 @@ def test_sparse_lbfgs_shares_its_blocks_with_a_second_thread(
         with threadpool_limits(limits=1, user_api="blas"):
             alone = make(**params).fit(X, y)
         assert_allclose(est.coef_, alone.coef_, rtol=1e-9, atol=1e-12)
+        # and, the halves being fixed, the same model to the bit every time
+        with threadpool_limits(limits=limit, user_api="blas"):
+            again = make(**params).fit(X, y)
+        assert_array_equal(again.coef_, est.coef_)
+        assert_array_equal(again.intercept_, est.intercept_)
 
 
 def test_interrupt_while_the_second_thread_sums_blocks(monkeypatch):

@@ -134,9 +134,10 @@ def product(A, B, C, add=False):
     small-matrix kernels (see ``SMALL_KERNEL_SIZE``).
 
     A C-contiguous ``A`` (a forward product) is cut into pieces of rows, each
-    giving the same rows of ``C``. A Fortran-contiguous ``A``, the transpose
-    of a batch (a weight gradient ``A_prev.T @ dZ``), is cut along the sum:
-    its columns and ``B``'s rows, the pieces' products added up in ``C``.
+    giving the same rows of ``C``. A Fortran-contiguous ``A`` (the transpose
+    of a batch in a weight gradient ``A_prev.T @ dZ``, or a Fortran-ordered
+    ``X``) is cut along the sum: its columns and ``B``'s rows, the pieces'
+    products added up in ``C``. Other layouts are taken whole.
     """
     if small_kernels():
         if A.flags.c_contiguous:
@@ -156,6 +157,7 @@ def product(A, B, C, add=False):
 
 
 def _whole_product(A, B, C, add):
+    """One BLAS call: ``C[...] = A @ B``, or ``C += A @ B`` with ``add``."""
     if add:
         add_product(A, B, C)
     else:

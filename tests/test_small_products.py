@@ -112,6 +112,21 @@ def test_weight_gradient_by_pieces_of_the_sum(dtype, add, small_kernels, calls):
     ]
 
 
+def test_fortran_ordered_x_is_cut_along_the_sum(small_kernels, calls):
+    # a Fortran-ordered X (a DataFrame's values) times W: pieces of X's
+    # columns and W's rows, added up
+    rng = np.random.default_rng(7)
+    X = np.asfortranarray(rng.standard_normal((1797, 64)))
+    W = rng.standard_normal((64, 10))
+    Z = np.full((1797, 10), np.nan)
+    product(X, W, Z)
+    _assert_close(Z, X @ W)
+    assert calls == [
+        ((1797, 32), (32, 10), (1797, 10), False),
+        ((1797, 32), (32, 10), (1797, 10), True),
+    ]
+
+
 def test_products_stay_whole_without_small_kernels(whole, calls):
     rng = np.random.default_rng(2)
     A = rng.standard_normal((200, 100))

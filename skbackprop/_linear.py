@@ -190,6 +190,8 @@ class _LinearBackprop(BaseBackprop):
         # standardised features (rms 1) keep the plain L-BFGS path. Powers of
         # two: scaling by them is exact, whatever the rounding of the rms.
         exponents = np.round(np.log2(np.maximum(_column_rms(X), 1.0)))
+        if not exponents.any():  # no feature to scale: no vector of ones
+            return None
         d = np.ones(layout.size)
         W, _ = layout.views(d)[0]
         W *= np.exp2(-exponents)[:, np.newaxis]

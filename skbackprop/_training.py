@@ -441,8 +441,12 @@ def run_lbfgs(
     """
     grad = np.empty_like(theta)
     work = theta.copy()
-    d = np.ones(theta.size) if precondition is None else precondition
-    evaluated = {}  # the last point evaluated, and the first loss
+    d = precondition
+    evaluated = {}  # the first loss, and the last point evaluated (if scaled)
+
+    def to_theta(u):
+        """The parameters at L-BFGS-B's point ``u``."""
+        return u if d is None else d * u
 
     # L-BFGS-B's own vector updates (a few dot products and axpys over
     # n_params, m = 10 times) run on one BLAS thread: measured on 2 busy
@@ -470,11 +474,16 @@ def run_lbfgs(
         )
 
     def fun(u):
-        np.multiply(d, u, out=work, casting="same_kind")
+        if d is None:
+            work[...] = u
+        else:
+            np.multiply(d, u, out=work, casting="same_kind")
         with objective_threads():
             loss = objective(work, X, T, sample_weight, grad)
         evaluated.setdefault("start_loss", loss)
-        evaluated["u"] = u.copy()
+        if d is None:  # a new float64 array, as L-BFGS-B keeps it
+            return loss, grad.astype(np.float64)
+        evaluated["u"] = u.copy()  # for converged
         return loss, d * grad
 
     def converged(u):
@@ -486,23 +495,23 @@ def run_lbfgs(
     def callback(intermediate_result):
         if not np.isfinite(intermediate_result.fun):
             return
-        theta[...] = d * intermediate_result.x
+        theta[...] = to_theta(intermediate_result.x)
         record.end_epoch(float(intermediate_result.fun), theta, None)
         _report(verbose, record)
         if on_epoch is not None and on_epoch(theta, record):
             raise StopIteration
-        if precondition is not None and converged(intermediate_result.x):
+        if d is not None and converged(intermediate_result.x):
             raise StopIteration
 
     # scipy's gtol tests the gradient in the preconditioned variables u,
     # d * dJ/dtheta. With gtol = tol * min(d) it stops only where the true rule
     # max |dJ/dtheta| <= tol holds too (at the start as well); the callback
     # tests the true rule at every iteration.
-    gtol = tol * float(d.min(initial=1.0))
+    gtol = tol if d is None else tol * float(d.min(initial=1.0))
     options = {"maxiter": max_iter, "maxfun": max_fun, "gtol": gtol}
     if ftol is not None:
         options.update(ftol=ftol, maxls=50)
-    start = theta / d
+    start = theta.astype(np.float64) if d is None else theta / d
     try:
         with (
             np.errstate(over="ignore", invalid="ignore"),
@@ -527,7 +536,7 @@ def run_lbfgs(
         # a failed first line search (its trial step has norm 1, far too long
         # when the gradient is huge, e.g. features of magnitude 1e150) can end
         # on a point worse than the start: keep the start instead
-        theta[...] = d * start
+        theta[...] = to_theta(start)
         warnings.warn(
             f"lbfgs made no progress ({result.message}); the parameters are left "
             "where they started. Scale the data (e.g. StandardScaler) or use "
@@ -536,7 +545,7 @@ def run_lbfgs(
             stacklevel=3,
         )
         return float(start_loss)
-    theta[...] = d * result.x
+    theta[...] = to_theta(result.x)
     if result.status == 1:
         warnings.warn(
             f"lbfgs failed to converge after {result.nit} iterations "

@@ -1,5 +1,6 @@
 """In-place updates for the training's hot loops: BLAS ``axpy`` and ``scal``
-for the optimizers, and ``C += A @ B`` for dense (BLAS) and sparse ``A``."""
+for the optimizers, ``C += A @ B`` for dense (BLAS) and sparse ``A``, and
+dense products cut into pieces for OpenBLAS's small-matrix kernels."""
 
 import copy
 import functools

@@ -3,11 +3,10 @@
 from numbers import Real
 
 import numpy as np
-from scipy import sparse
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseBackprop
-from ._solvers import column_squares, largest_abs
+from ._outputs import Logistic, Softmax
 
 _SHARED_PARAMETERS = """
     alpha : float, default=1e-4
@@ -96,23 +95,6 @@ _SHARED_ATTRIBUTES = """
 """
 
 
-def _column_rms(X, chunk_values=2**16):
-    """Root mean square of each column, without overflow and without copying
-    more than ``chunk_values`` values of X at a time (dense: whole rows).
-    Sparse X in one piece needed three copies of itself (the scaled matrix,
-    its square and the sum's): 92 MiB for a 31 MiB CSR X."""
-    largest = largest_abs(X) or 1.0
-    if sparse.issparse(X):
-        squares = column_squares(X, largest, chunk_values)
-    else:
-        squares = np.zeros(X.shape[1])
-        chunk_rows = max(1, chunk_values // max(X.shape[1], 1))
-        for start in range(0, X.shape[0], chunk_rows):
-            rows = X[start : start + chunk_rows] / largest
-            squares += np.einsum("ij,ij->j", rows, rows)
-    return largest * np.sqrt(squares / X.shape[0])
-
-
 class _LinearBackprop(BaseBackprop):
     """A network with no hidden layer: ``coef_`` and ``intercept_``."""
 
@@ -127,6 +109,7 @@ class _LinearBackprop(BaseBackprop):
     _parameter_names = ("coef_", "intercept_")
     # LogisticRegression's tight function tolerance: reach the optimum.
     _lbfgs_ftol = 64 * np.finfo(float).eps
+    _scale_lbfgs = True
 
     def __init__(
         self,
@@ -183,19 +166,6 @@ class _LinearBackprop(BaseBackprop):
     def _init_theta(self, layout, rng, dtype):
         # the objective is convex: start from zero (no random draw)
         return np.zeros(layout.size, dtype=dtype)
-
-    def _lbfgs_precondition(self, layout, X):
-        # L-BFGS works on W_j * max(rms(x_j), 1): on raw features of any
-        # magnitude (even 1e150) its steps then stay of sensible size, while
-        # standardised features (rms 1) keep the plain L-BFGS path. Powers of
-        # two: scaling by them is exact, whatever the rounding of the rms.
-        exponents = np.round(np.log2(np.maximum(_column_rms(X), 1.0)))
-        if not exponents.any():  # no feature to scale: no vector of ones
-            return None
-        d = np.ones(layout.size)
-        W, _ = layout.views(d)[0]
-        W *= np.exp2(-exponents)[:, np.newaxis]
-        return d
 
     def _get_layers(self):
         return [self.coef_.T], [self.intercept_]
@@ -264,10 +234,8 @@ class SoftmaxClassifier(_LinearBackprop):
     True
     """
 
-    _curvature = 0.5  # the softmax Hessian w.r.t. the scores is <= 1/2
-
     def _output(self, n_classes):
-        return "softmax", n_classes
+        return Softmax(n_classes)
 
 
 class LogisticRegressionGD(_LinearBackprop):
@@ -306,8 +274,6 @@ class LogisticRegressionGD(_LinearBackprop):
     >>> float(clf.score(X, y)) > 0.95
     True
     """
-
-    _curvature = 0.25  # sigma'(z) <= 1/4
 
     def __init__(
         self,
@@ -361,7 +327,7 @@ class LogisticRegressionGD(_LinearBackprop):
         )
 
     def _output(self, n_classes):
-        return "logistic", 1 if n_classes == 2 else n_classes
+        return Logistic(n_classes)
 
 
 def _fill_docstring(cls, solver, rows):

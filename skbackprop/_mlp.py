@@ -9,6 +9,7 @@ from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseBackprop, _not_lbfgs
 from ._network import ACTIVATIONS
+from ._outputs import Logistic, Softmax
 
 
 class MLPBackprop(BaseBackprop):
@@ -217,7 +218,7 @@ class MLPBackprop(BaseBackprop):
         return self.activation
 
     def _output(self, n_classes):
-        return ("softmax", n_classes) if n_classes > 2 else ("logistic", 1)
+        return Softmax(n_classes) if n_classes > 2 else Logistic(n_classes)
 
     def _init_theta(self, layout, rng, dtype):
         # Glorot-uniform, drawn in MLPClassifier's order (each layer's weights,
@@ -239,7 +240,7 @@ class MLPBackprop(BaseBackprop):
         self.intercepts_ = intercepts
         self.n_layers_ = len(coefs) + 1
         self.n_outputs_ = coefs[-1].shape[1]
-        self.out_activation_ = self._output_unit()
+        self.out_activation_ = self._output_unit().name
 
     @available_if(_not_lbfgs)
     @_fit_context(prefer_skip_nested_validation=True)

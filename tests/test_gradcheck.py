@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 import skbackprop._network
+import skbackprop._outputs
 from skbackprop import LogisticRegressionGD, SoftmaxClassifier, check_gradients
 from skbackprop.gradients import binary_cross_entropy, softmax_cross_entropy
 
@@ -80,15 +81,16 @@ def test_gradients_at_non_trivial_point():
     assert report.max_rel_error < 1e-6
 
 
-class _ScaledLoss:
-    """A loss whose returned gradient is off by a factor."""
+def _scaled_loss(unit, factor):
+    """The output unit's loss, with its returned gradient off by a factor."""
+    original = unit.loss
 
-    def __init__(self, loss, factor):
-        self.loss, self.factor = loss, factor
+    def loss(self, S, T, sample_weight, engine, out=None):
+        value, dS = original(self, S, T, sample_weight, engine, out)
+        dS *= factor
+        return value, dS
 
-    def __call__(self, S, T, sample_weight=None):
-        value, dS = self.loss(S, T, sample_weight)
-        return value, self.factor * dS
+    return loss
 
 
 @pytest.mark.parametrize(
@@ -104,9 +106,8 @@ def test_wrong_gradient_is_detected(monkeypatch, Est, problem, output, loss):
     X, y = DATA[problem]()
     est = Est(alpha=0.05)
     assert check_gradients(est, X, y).max_rel_error < 1e-6
-    monkeypatch.setitem(
-        skbackprop._network.OUTPUT_LOSSES, output, _ScaledLoss(loss, 1.5)
-    )
+    unit = skbackprop._outputs.OUTPUTS[output]
+    monkeypatch.setattr(unit, "loss", _scaled_loss(unit, 1.5))
     report = check_gradients(est, X, y)
     # the data part of the gradient is 1.5 times too large: relative error 1/3
     assert report.max_rel_error > 0.2

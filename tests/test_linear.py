@@ -41,6 +41,7 @@ from skbackprop import (
     LogisticRegressionGD,
     MLPBackprop,
     SoftmaxClassifier,
+    _linesearch,
     _network,
     _solvers,
 )
@@ -760,7 +761,7 @@ def test_fixed_or_scheduled_gd_step_is_plain_descent():
         est = SoftmaxClassifier(solver="gd", max_iter=1, **params).fit(X, y)
         assert type(est._optimizer) is _solvers.GradientDescent, params
     est = SoftmaxClassifier(solver="gd", max_iter=1).fit(X, y)
-    assert type(est._optimizer) is _solvers.BarzilaiBorwein
+    assert type(est._optimizer) is _linesearch.BarzilaiBorwein
 
 
 def test_searched_step_partial_fit_takes_the_safe_step():
@@ -812,7 +813,7 @@ def test_searched_step_ending_on_a_non_finite_loss_raises(monkeypatch):
 )
 def test_step_shortening_fits_a_quadratic_within_bounds(trial_loss, expected):
     # loss 1 at step 0, slope -||g||^2 = -0.5, trial step 1
-    step = _solvers.BarzilaiBorwein._shorter(1.0, 1.0, trial_loss, 0.5)
+    step = _linesearch._shorter(1.0, 1.0, trial_loss, 0.5)
     assert step == pytest.approx(expected)
 
 

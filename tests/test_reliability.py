@@ -23,6 +23,7 @@ from skbackprop import (
     LogisticRegressionGD,
     MLPBackprop,
     SoftmaxClassifier,
+    _linesearch,
     _network,
     _solvers,
 )
@@ -417,7 +418,7 @@ def test_keyboard_interrupt_keeps_the_last_good_epoch(kind, solver, data, monkey
     cls, name = STEP[solver]
     if solver == "gd" and kind != "mlp":
         # the linear models' 'auto' step is searched at every iteration
-        cls, name = _solvers.BarzilaiBorwein, "search_step"
+        cls, name = _linesearch.BarzilaiBorwein, "_search_step"
     original = getattr(cls, name)
     calls = []
 
@@ -453,27 +454,23 @@ def test_keyboard_interrupt_keeps_the_last_good_epoch(kind, solver, data, monkey
 def test_keyboard_interrupt_inside_a_searched_step_keeps_the_last_good_epoch(
     kind, data, monkeypatch
 ):
-    # the searched 'gd' step evaluates trial points in the driver's theta;
-    # the driver keeps no copy of its own, the optimizer puts theta back at
-    # the start of its step
+    # the searched 'gd' step evaluates trial points in the run's theta; the
+    # line-search driver puts theta back at the start of its step
     X, y = data
-    original = _solvers.BarzilaiBorwein.search_step
+    original = _linesearch.BarzilaiBorwein._evaluate
     interrupted = []
 
-    def interrupt_a_trial(self, theta, grad, loss, evaluate):
-        def evaluate_or_interrupt(at, g):
-            if self.n_steps >= 4:
-                interrupted.append(not np.array_equal(at, self._theta_prev))
-                raise KeyboardInterrupt
-            return evaluate(at, g)
+    def interrupt_a_trial(self, at, g):
+        if self.n_steps >= 4 and self._stepping:  # a trial point of a step
+            interrupted.append(not np.array_equal(at, self._theta_prev))
+            raise KeyboardInterrupt
+        return original(self, at, g)
 
-        return original(self, theta, grad, loss, evaluate_or_interrupt)
-
-    monkeypatch.setattr(_solvers.BarzilaiBorwein, "search_step", interrupt_a_trial)
+    monkeypatch.setattr(_linesearch.BarzilaiBorwein, "_evaluate", interrupt_a_trial)
     est = make(kind, "gd", tol=0.0, max_iter=100)
     with pytest.warns(UserWarning, match="Training interrupted by user."):
         est.fit(X, y)
-    monkeypatch.setattr(_solvers.BarzilaiBorwein, "search_step", original)
+    monkeypatch.setattr(_linesearch.BarzilaiBorwein, "_evaluate", original)
     assert interrupted == [True]  # inside a trial: theta away from its start
     completed = quiet_fit(make(kind, "gd", tol=0.0, max_iter=est.n_iter_), X, y)
     assert est.n_iter_ >= 3 and len(est.loss_curve_) == est.n_iter_
@@ -490,8 +487,8 @@ def test_a_last_step_to_non_finite_parameters_raises(solver, bad, data, monkeypa
     cls = {"sgd": _solvers.MomentumSGD, "adam": _solvers.Adam}[solver]
     original = cls.step
 
-    def step_to_bad(self, theta, grad):
-        original(self, theta, grad)
+    def step_to_bad(self, theta, grad, e):
+        original(self, theta, grad, e)
         theta[-1] = bad
 
     monkeypatch.setattr(cls, "step", step_to_bad)

@@ -8,8 +8,16 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
-from skbackprop import MLPBackprop, SoftmaxClassifier, _blas, _network
-from skbackprop._blas import SINGLE_THREAD_BELOW, SMALL_KERNEL_SIZE, _pieces, product
+from skbackprop import MLPBackprop, SoftmaxClassifier, _network
+from skbackprop._engine import NumPyEngine
+from skbackprop._engine import blas as _blas
+from skbackprop._engine.blas import (
+    SINGLE_THREAD_BELOW,
+    SMALL_KERNEL_SIZE,
+    _pieces,
+    product,
+)
+from skbackprop._outputs import Softmax
 from skbackprop._params import Layout
 
 F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
@@ -187,7 +195,9 @@ def _objective_at(units, n, dtype, seed=4):
     X = rng.standard_normal((n, units[0])).astype(dtype)
     T = rng.integers(units[-1], size=n).astype(np.uint8)
     grad = np.full_like(theta, np.nan)
-    objective = _network.Objective(layout, "relu", "softmax", 1e-3, True)
+    objective = _network.Objective(
+        layout, "relu", Softmax(units[-1]), 1e-3, True, NumPyEngine()
+    )
     loss = objective(theta, X, T, None, grad)
     return loss, grad
 

@@ -1,5 +1,6 @@
-"""BLAS threads of the training loops, and the scans of sparse X (the
-preconditioner's column norms, the SGD step's row norms) without copies."""
+"""The NumPy engine's BLAS thread policy and second thread for blocks of rows,
+and the data scans of the step sizes (the L-BFGS scaling's column norms, the
+SGD step's row norms) that read sparse X without copies."""
 
 import threading
 import time
@@ -11,11 +12,13 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
-from skbackprop import MLPBackprop, SoftmaxClassifier, _network
-from skbackprop._linear import _column_rms
+from skbackprop import MLPBackprop, SoftmaxClassifier
+from skbackprop._engine import NumPyEngine
+from skbackprop._engine import numpy as engine_module
+from skbackprop._engine.threads import numpy_and_other_blas as _blas_of_numpy_and_others
 from skbackprop._network import Objective
-from skbackprop._solvers import _row_norms2
-from skbackprop._training import _blas_of_numpy_and_others
+from skbackprop._step_size import column_rms as _column_rms
+from skbackprop._step_size import row_norms2 as _row_norms2
 
 
 def _sparse_with_empty_columns(fmt, scale=1.0):
@@ -169,10 +172,10 @@ def _blocked_problem(fmt, n=3000):
 
 def _record_block_threads(monkeypatch):
     """Shrink blocks to 400 rows; return the list of threads that sum blocks."""
-    monkeypatch.setattr(_network, "BLOCK_BYTES", 1)
-    monkeypatch.setattr(_network, "MIN_BLOCK_ROWS", 400)
+    monkeypatch.setattr(engine_module, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(engine_module, "MIN_BLOCK_ROWS", 400)
     names = []
-    sum_blocks = Objective._sum_blocks
+    sum_blocks = NumPyEngine._sum
 
     def spy(self, *args):
         names.append(threading.current_thread().name)
@@ -180,7 +183,7 @@ def _record_block_threads(monkeypatch):
         assert np.geterr()["over"] == np.geterr()["invalid"] == "ignore"
         return sum_blocks(self, *args)
 
-    monkeypatch.setattr(Objective, "_sum_blocks", spy)
+    monkeypatch.setattr(NumPyEngine, "_sum", spy)
     return names
 
 
@@ -228,7 +231,7 @@ def test_interrupt_while_the_second_thread_sums_blocks(monkeypatch):
     # done with its arrays, with the last complete iteration's model
     X, y = _blocked_problem("csr")
     _record_block_threads(monkeypatch)
-    sum_blocks = Objective._sum_blocks
+    sum_blocks = NumPyEngine._sum
     calls = []
 
     def interrupted_in_main(self, *args):
@@ -240,7 +243,7 @@ def test_interrupt_while_the_second_thread_sums_blocks(monkeypatch):
         time.sleep(0.05)  # still summing when the main thread is interrupted
         return sum_blocks(self, *args)
 
-    monkeypatch.setattr(Objective, "_sum_blocks", interrupted_in_main)
+    monkeypatch.setattr(NumPyEngine, "_sum", interrupted_in_main)
     before = threading.active_count()
     with threadpool_limits(limits=2, user_api="blas"):
         with pytest.warns(UserWarning, match="interrupted"):

@@ -1,4 +1,5 @@
-"""The allocation-free paths of the training core give the same numbers."""
+"""The NumPy engine's allocation-free paths (workspaces, in-place products, gathered
+rows, blocks of rows) give the same numbers, and fits stay within their memory."""
 
 import tracemalloc
 import warnings
@@ -12,15 +13,19 @@ from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import MLPBackprop, SoftmaxClassifier, _network, gradients
-from skbackprop._blas import (
-    CSRRows,
-    add_product,
-    add_sparse_product,
-    sparse_adds_in_place,
-)
-from skbackprop._network import _product, forward
+from skbackprop._engine import NumPyEngine
+from skbackprop._engine import numpy as engine_module
+from skbackprop._engine.blas import add_product
+from skbackprop._engine.numpy import _product
+from skbackprop._engine.sparse import CSRRows, add_sparse_product, sparse_adds_in_place
+from skbackprop._network import forward
+from skbackprop._outputs import OUTPUTS
 from skbackprop._params import Layout
-from skbackprop._training import _rows
+from skbackprop._targets import encode_classes
+
+
+def _rows(A, batch, engine, name):
+    return engine.rows(A, batch, name)
 
 
 def _scores(dtype, n=50, k=4, seed=0):
@@ -45,43 +50,46 @@ def _peak_fit_bytes(est, X, y):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_softmax_cross_entropy_out(dtype, weighted):
+def test_softmax_loss_into_the_scores_equals_the_public_formula(dtype, weighted):
+    # training writes dS over the scores S, with class indices for Y
     S, Y, w = _scores(dtype)
     w = w if weighted else None
     loss, dS = gradients.softmax_cross_entropy(S, Y, w)
-    out = np.empty_like(S)
-    loss_out, dS_out = gradients.softmax_cross_entropy(S, Y, w, out=out)
-    assert dS_out is out and dS_out.dtype == dtype
-    assert_array_equal(dS_out, dS)
-    assert loss_out == loss
-    # in place: out=S overwrites the scores with the gradient
+    engine = NumPyEngine()
     S_copy = S.copy()
-    loss_in, dS_in = gradients.softmax_cross_entropy(S_copy, Y, w, out=S_copy)
-    assert dS_in is S_copy
-    assert_array_equal(dS_in, dS)
-    assert loss_in == loss
+    Y_engine = engine.one_hot(Y.argmax(axis=1).astype(np.uint8), S_copy)
+    loss_in, dS_in = gradients.softmax_loss(S_copy, Y_engine, w, engine, out=S_copy)
+    assert dS_in is S_copy and dS_in.dtype == dtype
+    # the row sums round differently (BLAS against np.sum), which p - 1 for p
+    # near 1 shows in float32
+    rtol, atol = (1e-6, 1e-8) if dtype == np.float32 else (1e-13, 1e-17)
+    assert_allclose(dS_in, dS, rtol=rtol, atol=atol)
+    assert loss_in == pytest.approx(loss, rel=rtol)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("shape", [(40,), (40, 3)])
-def test_binary_cross_entropy_out(dtype, shape):
+def test_logistic_loss_into_the_scores_equals_the_public_formula(dtype, shape):
     rng = np.random.default_rng(1)
     z = (5 * rng.standard_normal(shape)).astype(dtype)
     y = (rng.uniform(size=shape) < 0.5).astype(dtype)
     loss, dz = gradients.binary_cross_entropy(z, y)
     z_copy = z.copy()
-    loss_in, dz_in = gradients.binary_cross_entropy(z_copy, y, out=z_copy)
+    loss_in, dz_in = gradients.logistic_loss(z_copy, y, None, NumPyEngine(), out=z_copy)
     assert dz_in is z_copy and dz_in.dtype == dtype
     assert_array_equal(dz_in, dz)
     assert loss_in == loss
 
 
-def test_softmax_cross_entropy_stable_in_place():
+def test_softmax_loss_in_place_is_stable():
     S = np.array([[1e300, 0.0, -1e300], [-1e300, 1e300, 0.0]])
-    Y = np.array([[1.0, 0, 0], [0, 0, 1.0]])
+    y = np.array([0, 2], dtype=np.uint8)
+    engine = NumPyEngine()
     with np.errstate(over="raise", invalid="raise", divide="raise"):
-        loss, dS = gradients.softmax_cross_entropy(S.copy(), Y)
-        loss_in, dS_in = gradients.softmax_cross_entropy(S, Y, out=S)
+        loss, dS = gradients.softmax_cross_entropy(S.copy(), y)
+        loss_in, dS_in = gradients.softmax_loss(
+            S, engine.one_hot(y, S), None, engine, S
+        )
     assert np.isfinite(loss) and loss == loss_in
     assert_allclose(loss, 1e300 / 2)
     assert_array_equal(dS, dS_in)
@@ -90,7 +98,7 @@ def test_softmax_cross_entropy_stable_in_place():
 def test_rows_gathers_into_a_reused_buffer():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((30, 5))
-    buffers = {}
+    buffers = NumPyEngine()
     order = rng.permutation(30)
     first = _rows(X, order[:10], buffers, "X")
     assert_array_equal(first, X[order[:10]])
@@ -111,7 +119,7 @@ def test_rows_of_csr_are_gathered_into_reused_arrays(index_dtype):
     A[4] = 0  # an empty row
     X = sparse.csr_matrix(A)
     X.indptr, X.indices = X.indptr.astype(index_dtype), X.indices.astype(index_dtype)
-    buffers, order = {}, rng.permutation(300)
+    buffers, order = NumPyEngine(), rng.permutation(300)
     W = rng.standard_normal((2000, 3))
     batches = [order[:50], np.array([4, 4, 0, 299]), order[50:100]]
     gathered = []
@@ -141,7 +149,7 @@ def test_rows_of_csr_are_gathered_into_reused_arrays(index_dtype):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_rows", [7, 20_000])  # a batch; more than batch-sized
-def test_row_max_any_layout_and_shape(dtype, n_rows):
+def test_row_max_any_layout(dtype, n_rows):
     # batches take the maximum of a transposed copy, large arrays argmax and a
     # gather by flat index; C, Fortran and strided inputs give the same maxima
     rng = np.random.default_rng(2)
@@ -149,15 +157,13 @@ def test_row_max_any_layout_and_shape(dtype, n_rows):
     S[3, 1] = np.nan  # a NaN row gives NaN
     wide = np.zeros((n_rows, 10), dtype=dtype)
     wide[:, ::2] = S
+    row_max = NumPyEngine().row_max
     for A in (S, np.asfortranarray(S), wide[:, ::2], S[::-1]):
-        assert_array_equal(gradients._row_max(A), A.max(axis=-1, keepdims=True))
-    assert np.isnan(gradients._row_max(S)[3, 0])
-    assert_array_equal(gradients._row_max(S[0]), S[0].max(keepdims=True))
-    S3 = S.reshape(n_rows, 1, 5)
-    assert_array_equal(gradients._row_max(S3), S3.max(axis=-1, keepdims=True))
+        assert_array_equal(row_max(A), A.max(axis=-1, keepdims=True))
+    assert np.isnan(row_max(S)[3, 0])
     # the scores are left alone and the cached row starts cannot be written
     assert_array_equal(S, wide[:, ::2])
-    assert not gradients._row_starts((7, 5)).flags.writeable
+    assert not engine_module._row_starts((7, 5)).flags.writeable
 
 
 def test_row_max_of_a_full_batch_block_copies_no_scores():
@@ -166,7 +172,7 @@ def test_row_max_of_a_full_batch_block_copies_no_scores():
     S = np.random.default_rng(0).standard_normal((1638, 20))
     tracemalloc.start()
     try:
-        maxima = gradients._row_max(S)
+        maxima = NumPyEngine().row_max(S)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -177,14 +183,16 @@ def test_row_max_of_a_full_batch_block_copies_no_scores():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("layout", ["C", "F"])
-def test_softmax_cross_entropy_class_indices_equal_one_hot(dtype, weighted, layout):
+def test_softmax_loss_class_indices_equal_one_hot(dtype, weighted, layout):
     # training passes class indices instead of a one-hot matrix; the result,
     # written into a buffer of either memory layout, must be the same
     S, Y, w = _scores(dtype)
     w = w if weighted else None
     loss, dS = gradients.softmax_cross_entropy(S, Y, w)
+    engine = NumPyEngine()
     out = np.empty_like(S, order=layout)
-    loss_idx, dS_idx = gradients.softmax_cross_entropy(S, Y.argmax(axis=1), w, out=out)
+    Y_engine = engine.one_hot(Y.argmax(axis=1), S)
+    loss_idx, dS_idx = gradients.softmax_loss(S, Y_engine, w, engine, out=out)
     assert dS_idx is out and dS_idx.dtype == dtype
     # float32: an F-ordered buffer changes the rounding of the row sums by an
     # ulp, which p - 1 for p near 1 shows (here 3e-9 on entries of ~1e-5)
@@ -219,9 +227,10 @@ def test_fit_allocates_little_besides_x(solver):
 def test_row_starts_cached_for_batches_only():
     # a batch's row starts are reused; a full batch's are not kept after use
     batch, full = (200, 10), (100_000, 10)
-    assert gradients._row_starts(batch) is gradients._row_starts(batch)
-    assert gradients._row_starts(full) is not gradients._row_starts(full)
-    assert_array_equal(gradients._row_starts(full)[:3, 0], [0, 10, 20])
+    row_starts = engine_module._row_starts
+    assert row_starts(batch) is row_starts(batch)
+    assert row_starts(full) is not row_starts(full)
+    assert_array_equal(row_starts(full)[:3], [0, 10, 20])
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -286,7 +295,7 @@ def test_forward_with_reused_buffers_equals_plain_products(
     dtype, dense, fused_bias, monkeypatch
 ):
     if not fused_bias:  # every product counts as large: np.dot, then += b
-        monkeypatch.setattr(_network, "SINGLE_THREAD_BELOW", 0)
+        monkeypatch.setattr(engine_module, "SINGLE_THREAD_BELOW", 0)
     rng = np.random.default_rng(4)
     layout = Layout([6, 5, 4, 3])
     theta = rng.standard_normal(layout.size).astype(dtype)
@@ -297,12 +306,12 @@ def test_forward_with_reused_buffers_equals_plain_products(
     for i, (W, b) in enumerate(layers):
         Z = A @ W + b
         A = np.maximum(Z, 0) if i < len(layers) - 1 else Z
-    buffers = {}
+    engine = NumPyEngine()
     X_in = X if dense else sparse.csr_matrix(X)
     for _ in range(2):  # the second call reuses the first one's arrays
-        S = forward(layers, X_in, "relu", buffers)[-1]
+        S = forward(layers, X_in, "relu", engine)[-1]
         assert_allclose(S, A, rtol=1e-5 if dtype == np.float32 else 1e-12)
-    assert S is buffers[("Z", 9)][-1]
+    assert S is engine.workspaces("Z", 9, [5, 4, 3], S.dtype)[-1]
 
 
 def test_layout_packs_all_weights_first():
@@ -405,13 +414,16 @@ def test_objective_by_blocks_of_rows_equals_the_whole_batch(
     # whole; blocks of 7 rows (the last of 1); the same blocks, the second half
     # summed by a thread of a pool, twice
     for min_rows, threaded in [(n, False), (7, False), (7, True), (7, True)]:
-        monkeypatch.setattr(_network, "MIN_BLOCK_ROWS", min_rows)
-        monkeypatch.setattr(_network, "BLOCK_BYTES", 1)
-        objective = _network.Objective(layout, "tanh", output, 1e-2, True)
+        monkeypatch.setattr(engine_module, "MIN_BLOCK_ROWS", min_rows)
+        monkeypatch.setattr(engine_module, "BLOCK_BYTES", 1)
+        engine = NumPyEngine()
+        unit = OUTPUTS[output](max(units[-1], 2))
+        objective = _network.Objective(layout, "tanh", unit, 1e-2, True, engine)
         assert objective.block_rows(X, theta.dtype) == min_rows
         grad = np.full_like(theta, np.nan)  # every entry must be written
         with futures.ThreadPoolExecutor(1) as pool:
-            objective.pool = pool if threaded else None
+            if threaded:  # what the engine's L-BFGS run sets up
+                engine._pool, engine._twin = pool, NumPyEngine()
             loss = objective(theta, X, T, w, grad)
         results.append((loss, grad))
         if fmt == "csr":  # other sparse formats and dtypes: the whole batch
@@ -464,12 +476,13 @@ def test_labels_are_encoded_in_the_smallest_unsigned_dtype(n_classes, dtype):
     rng = np.random.default_rng(0)
     y = rng.permutation(np.repeat(np.arange(n_classes) * 3 - 7, 2))
     est = SoftmaxClassifier()
-    y_enc = est._encode_labels(y, None, incremental=False, continuing=False)
+    y_enc = encode_classes(est, y, None, incremental=False, continuing=False)
     assert y_enc.dtype == dtype
     assert_array_equal(est.classes_[y_enc], y)
     # the loss reads them as class indices, with rows past the dtype's range
     X = rng.standard_normal((y.size, 3))
-    objective, T = est._build_objective(X, y_enc)
+    objective = est._objective(X, NumPyEngine())
+    T = objective.output.targets(y_enc, X.dtype)
     theta = rng.standard_normal(objective.layout.size)
     grads = np.empty((2, theta.size))
     losses = [
@@ -534,7 +547,7 @@ def test_label_encoding_holds_two_label_sized_arrays_at_most():
     est = SoftmaxClassifier()
     tracemalloc.start()
     try:
-        y_enc = est._encode_labels(y, None, incremental=False, continuing=False)
+        y_enc = encode_classes(est, y, None, incremental=False, continuing=False)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

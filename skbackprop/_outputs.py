@@ -1,0 +1,84 @@
+r"""Output units, each paired with its canonical loss, and the targets they train on.
+
+For every pair here the gradient of the loss with respect to the unit's
+input is *prediction - target*: :math:`P - Y` for softmax with cross-entropy,
+:math:`\sigma(z) - y` for sigmoid units with binary cross-entropy. An output
+unit says how many units a problem needs, how labels become targets, which
+loss trains it (from :mod:`skbackprop.gradients`) and how scores become
+probabilities and labels.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+from .gradients import logistic_loss, softmax, softmax_loss
+
+
+def _floored(P):
+    """Probabilities floored at the smallest normal float, so that
+    ``log(predict_proba)`` is finite and agrees with ``predict_log_proba``."""
+    return np.maximum(P, np.finfo(P.dtype).tiny, out=P)
+
+
+class Softmax:
+    """One unit per class, :math:`P = \\mathrm{softmax}(S)`; the targets are
+    class indices (a one-hot matrix of the data is never made)."""
+
+    name = "softmax"
+    #: bound of the loss's second derivative in the scores (step sizes)
+    curvature = 0.5
+
+    def __init__(self, n_classes):
+        self.n_outputs = n_classes
+
+    def targets(self, y_enc, dtype):
+        return y_enc
+
+    def loss(self, S, T, sample_weight, engine, out=None):
+        return softmax_loss(S, engine.one_hot(T, S), sample_weight, engine, out)
+
+    def probabilities(self, S):
+        return _floored(softmax(S))
+
+    def labels(self, S):
+        return S.argmax(axis=1)
+
+
+class Logistic:
+    """Sigmoid units with binary cross-entropy, one per output.
+
+    Binary problems have one unit, the probability of ``classes_[1]``; with
+    ``n_classes`` units (one-vs-rest) each is its class against the rest, and
+    the probabilities are the sigmoids normalised to sum to one.
+    """
+
+    name = "logistic"
+    curvature = 0.25  # sigma'(z) <= 1/4
+
+    def __init__(self, n_classes):
+        self.n_outputs = 1 if n_classes == 2 else n_classes
+
+    def targets(self, y_enc, dtype):
+        if self.n_outputs == 1:
+            return (y_enc == 1).astype(dtype).reshape(-1, 1)
+        T = np.zeros((y_enc.size, self.n_outputs), dtype=dtype)
+        T[np.arange(y_enc.size), y_enc] = 1
+        return T
+
+    def loss(self, S, T, sample_weight, engine, out=None):
+        return logistic_loss(S, T, sample_weight, engine, out)
+
+    def probabilities(self, S):
+        if S.shape[1] == 1:
+            # expit(-S) rather than 1 - expit(S): no cancellation to exactly 0
+            return _floored(np.hstack([expit(-S), expit(S)]))
+        # normalised in log space, softmax(log sigmoid(S)): finite when all are tiny
+        return _floored(softmax(-np.logaddexp(0, -S)))
+
+    def labels(self, S):
+        if S.shape[1] == 1:
+            return (S[:, 0] > 0).astype(np.intp)
+        return S.argmax(axis=1)
+
+
+OUTPUTS = {"softmax": Softmax, "logistic": Logistic}

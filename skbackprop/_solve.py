@@ -1,0 +1,178 @@
+"""From an estimator's parameters to a training run: the solver's driver,
+its state kept between calls, early stopping's held-out data.
+
+Two entry points, one per kind of solver: :func:`solve_lbfgs` and
+:func:`solve_epochs` (``'gd'``, ``'sgd'``, ``'adam'``). Each trains ``theta``
+in place and returns the final loss.
+"""
+
+import copy
+
+import numpy as np
+from scipy import sparse
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+
+from ._lbfgs import ScaledProblem, run_lbfgs
+from ._linesearch import BarzilaiBorwein
+from ._network import predict_scores
+from ._solvers import make_update_rule
+from ._step_size import auto_learning_rate, lbfgs_scaling
+from ._training import MiniBatches, run_epochs
+
+
+def solve_lbfgs(estimator, objective, theta, X, T, sample_weight, record, on_epoch):
+    """Minimise the objective with L-BFGS-B; ``theta`` ends at the solution."""
+    layout, engine = objective.layout, objective.engine
+    scaling = lbfgs_scaling(layout, X) if estimator._scale_lbfgs else None
+    run, products = engine.lbfgs_threads(
+        layout.layer_units, objective.block_rows(X, theta.dtype), X
+    )
+    problem = ScaledProblem(objective, theta, (X, T, sample_weight), scaling, products)
+    return run_lbfgs(
+        problem,
+        record=record,
+        max_iter=estimator.max_iter,
+        max_fun=estimator._max_fun,
+        tol=estimator.tol,
+        ftol=estimator._lbfgs_ftol,
+        verbose=estimator.verbose,
+        on_epoch=on_epoch,
+        run=run,
+    )
+
+
+def solve_epochs(
+    estimator,
+    objective,
+    theta,
+    X,
+    y_enc,
+    T,
+    sample_weight,
+    rng,
+    record,
+    incremental,
+    on_epoch,
+):
+    """Train by epochs of the solver's driver.
+
+    Returns
+    -------
+    loss : float
+    state : update rule or BarzilaiBorwein
+        The solver's state, kept with the model for the next ``partial_fit``.
+    """
+    record.early_stopping = estimator.early_stopping and not incremental
+    validation_score = None
+    if record.early_stopping:
+        X, T, sample_weight, validation_score = split_validation(
+            estimator, objective, X, y_enc, T, sample_weight, rng
+        )
+    elif sparse.issparse(X) and estimator.solver != "gd":
+        X = X.tocsr()  # mini-batches are row slices
+    batch_size = estimator._batch_size(X.shape[0])
+    # partial_fit goes on with the state (velocity, moments, step size) of the
+    # previous call; fit, warm or not, starts afresh
+    previous = getattr(estimator, "_optimizer", None) if incremental else None
+    if previous is not None:
+        state = copy.deepcopy(previous)
+    else:
+        state = _new_state(estimator, theta, X, sample_weight, batch_size, objective)
+    if isinstance(state, BarzilaiBorwein):
+        driver = state.bind(objective, X, T, sample_weight)
+    else:
+        driver = MiniBatches(
+            state, objective, X, T, sample_weight, batch_size, estimator.shuffle, rng
+        )
+    engine, rows = objective.engine, objective.block_rows(X, theta.dtype)
+    run_epochs(
+        driver,
+        theta,
+        record=record,
+        max_iter=estimator.max_iter,
+        n_iter_no_change=estimator.n_iter_no_change,
+        incremental=incremental,
+        validation_score=validation_score,
+        verbose=estimator.verbose,
+        on_epoch=on_epoch,
+        threads=engine.stochastic_threads(
+            objective.layout.layer_units, min(batch_size, rows), X
+        ),
+    )
+    if record.early_stopping and record.best_theta is not None:
+        theta[...] = record.best_theta
+    loss = record.loss_curve[-1] if record.loss_curve else np.nan
+    return loss, state
+
+
+def _new_state(estimator, theta, X, sample_weight, batch_size, objective):
+    """A fresh solver state: ``'gd'`` with the 'auto' step and a constant
+    schedule searches its step (:class:`BarzilaiBorwein`), from ``1/L``."""
+    learning_rate_init = estimator.learning_rate_init
+    auto = learning_rate_init == "auto"
+    if auto:
+        n = X.shape[0]
+        w = (
+            np.full(n, 1.0 / n, dtype=X.dtype)
+            if sample_weight is None
+            else sample_weight / sample_weight.sum()
+        )
+        learning_rate_init = auto_learning_rate(
+            estimator.solver,
+            X,
+            w,
+            objective.output.curvature,
+            estimator.alpha,
+            objective.layout.fit_intercept,
+            batch_size,
+        )
+    if auto and estimator.solver == "gd" and estimator.learning_rate == "constant":
+        return BarzilaiBorwein(theta.size, theta.dtype, learning_rate_init)
+    return make_update_rule(
+        estimator.solver,
+        theta.size,
+        theta.dtype,
+        learning_rate_init,
+        estimator.get_params(),
+    )
+
+
+def split_validation(estimator, objective, X, y_enc, T, sample_weight, rng):
+    """Hold out ``validation_fraction`` of the data, stratified by class
+    (dropped when a class is too rare for it).
+
+    Returns the training part ``(X, T, sample_weight)`` and the validation
+    score, a function of the parameters.
+    """
+    indices = np.arange(X.shape[0])
+    try:
+        train, val = train_test_split(
+            indices,
+            test_size=estimator.validation_fraction,
+            random_state=rng,
+            stratify=y_enc,
+        )
+    except ValueError:
+        train, val = train_test_split(
+            indices, test_size=estimator.validation_fraction, random_state=rng
+        )
+    if val.size < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset."
+        )
+    w_val = None if sample_weight is None else sample_weight[val]
+    X_val, y_val = X[val], y_enc[val]
+    layout, output = objective.layout, objective.output
+    engine = type(objective.engine)()  # its arrays are freed after each score
+
+    def validation_score(theta):
+        S = predict_scores(layout.views(theta), X_val, objective.activation, engine)
+        return accuracy_score(y_val, output.labels(S), sample_weight=w_val)
+
+    w_train = None if sample_weight is None else sample_weight[train]
+    X_train = X[train]
+    if sparse.issparse(X_train):
+        X_train = X_train.tocsr()
+    return X_train, T[train], w_train, validation_score

@@ -25,7 +25,7 @@ from ._linesearch import BarzilaiBorwein
 from ._network import Objective, predict_scores
 from ._params import Layout
 from ._sample_weights import combined_weights
-from ._solve import solve_epochs, solve_lbfgs
+from ._solve import TrainingData, solve_epochs, solve_lbfgs
 from ._solvers import UPDATE_RULES
 from ._targets import encode_classes
 from ._training import Record
@@ -183,24 +183,13 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
             objective.layout, X.dtype, continuing, incremental
         )
         on_epoch = task.epoch_hook(objective.layout, theta)
+        data = TrainingData(X, y_enc, T, sample_weight)
         if self.solver == "lbfgs":
-            loss = solve_lbfgs(
-                self, objective, theta, X, T, sample_weight, record, on_epoch
-            )
+            loss = solve_lbfgs(self, objective, theta, data, record, on_epoch)
             state = None
         else:
             loss, state = solve_epochs(
-                self,
-                objective,
-                theta,
-                X,
-                y_enc,
-                T,
-                sample_weight,
-                rng,
-                record,
-                incremental,
-                on_epoch,
+                self, objective, theta, data, rng, record, incremental, on_epoch
             )
         # the objective's arrays go first: the fitted attributes are copies,
         # which then stay under the training's peak
@@ -367,6 +356,7 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to classify.
 
         Returns
         -------
@@ -382,6 +372,8 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples whose class probabilities are wanted, of the features
+            seen in ``fit``.
 
         Returns
         -------

@@ -1,5 +1,7 @@
 """SoftmaxClassifier and LogisticRegressionGD: the networks with no hidden layer."""
 
+import functools
+import inspect
 from numbers import Real
 
 import numpy as np
@@ -93,6 +95,28 @@ _SHARED_ATTRIBUTES = """
     t_ : int
         Training samples seen by a stochastic solver.
 """
+
+
+def _with_defaults(init, **defaults):
+    """``init`` with other defaults in its signature: the linear models'
+    constructors differ in nothing else. scikit-learn reads the parameters
+    and their defaults from the signature (``__signature__``)."""
+    signature = inspect.signature(init)
+    signature = signature.replace(
+        parameters=[
+            p.replace(default=defaults.get(name, p.default))
+            for name, p in signature.parameters.items()
+        ]
+    )
+
+    @functools.wraps(init)
+    def __init__(self, **params):
+        bound = signature.bind(self, **params)
+        bound.apply_defaults()
+        init(*bound.args, **bound.kwargs)
+
+    __init__.__signature__ = signature
+    return __init__
 
 
 class _LinearBackprop(BaseBackprop):
@@ -275,56 +299,7 @@ class LogisticRegressionGD(_LinearBackprop):
     True
     """
 
-    def __init__(
-        self,
-        *,
-        alpha=1e-4,
-        fit_intercept=True,
-        solver="gd",
-        learning_rate="constant",
-        learning_rate_init="auto",
-        power_t=0.5,
-        batch_size="auto",
-        max_iter=1000,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        momentum=0.9,
-        nesterovs_momentum=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        shuffle=True,
-        class_weight=None,
-        warm_start=False,
-        random_state=None,
-        verbose=0,
-    ):
-        super().__init__(
-            alpha=alpha,
-            fit_intercept=fit_intercept,
-            solver=solver,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            batch_size=batch_size,
-            max_iter=max_iter,
-            tol=tol,
-            n_iter_no_change=n_iter_no_change,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            shuffle=shuffle,
-            class_weight=class_weight,
-            warm_start=warm_start,
-            random_state=random_state,
-            verbose=verbose,
-        )
+    __init__ = _with_defaults(_LinearBackprop.__init__, solver="gd")
 
     def _output(self, n_classes):
         return Logistic(n_classes)

@@ -109,9 +109,10 @@ class MLPBackprop(BaseBackprop):
     loss_curve_ : list of float
         Loss after every epoch / L-BFGS iteration.
     validation_scores_ : list of float or None
-        Validation accuracy per epoch with early stopping, else None.
+        The accuracy on the held-out validation set after each epoch, when
+        ``early_stopping=True``; None otherwise.
     best_validation_score_ : float or None
-        Best validation accuracy with early stopping, else None.
+        The best of ``validation_scores_`` (the model kept), or None.
     t_ : int
         Training samples seen by a stochastic solver.
     n_iter_ : int

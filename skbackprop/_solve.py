@@ -7,6 +7,7 @@ in place and returns the final loss.
 """
 
 import copy
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
@@ -21,14 +22,47 @@ from ._step_size import auto_learning_rate, lbfgs_scaling
 from ._training import MiniBatches, run_epochs
 
 
-def solve_lbfgs(estimator, objective, theta, X, T, sample_weight, record, on_epoch):
+@dataclass
+class TrainingData:
+    """What a call trains on.
+
+    Attributes
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    y_enc : ndarray of shape (n_samples,)
+        Encoded labels (class indices).
+    T : ndarray
+        Targets, as the output unit encodes them.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Raw weights; None for unit weights.
+    """
+
+    X: object
+    y_enc: np.ndarray
+    T: np.ndarray
+    sample_weight: np.ndarray = None
+
+    def rows(self, index):
+        """The data of the samples ``index``."""
+        w = self.sample_weight
+        X = self.X[index]
+        if sparse.issparse(X):
+            X = X.tocsr()
+        return TrainingData(
+            X, self.y_enc[index], self.T[index], None if w is None else w[index]
+        )
+
+
+def solve_lbfgs(estimator, objective, theta, data, record, on_epoch):
     """Minimise the objective with L-BFGS-B; ``theta`` ends at the solution."""
-    layout, engine = objective.layout, objective.engine
+    layout, engine, X = objective.layout, objective.engine, data.X
     scaling = lbfgs_scaling(layout, X) if estimator._scale_lbfgs else None
     run, products = engine.lbfgs_threads(
         layout.layer_units, objective.block_rows(X, theta.dtype), X
     )
-    problem = ScaledProblem(objective, theta, (X, T, sample_weight), scaling, products)
+    problem = ScaledProblem(
+        objective, theta, (X, data.T, data.sample_weight), scaling, products
+    )
     return run_lbfgs(
         problem,
         record=record,
@@ -42,19 +76,7 @@ def solve_lbfgs(estimator, objective, theta, X, T, sample_weight, record, on_epo
     )
 
 
-def solve_epochs(
-    estimator,
-    objective,
-    theta,
-    X,
-    y_enc,
-    T,
-    sample_weight,
-    rng,
-    record,
-    incremental,
-    on_epoch,
-):
+def solve_epochs(estimator, objective, theta, data, rng, record, incremental, on_epoch):
     """Train by epochs of the solver's driver.
 
     Returns
@@ -66,11 +88,10 @@ def solve_epochs(
     record.early_stopping = estimator.early_stopping and not incremental
     validation_score = None
     if record.early_stopping:
-        X, T, sample_weight, validation_score = split_validation(
-            estimator, objective, X, y_enc, T, sample_weight, rng
-        )
-    elif sparse.issparse(X) and estimator.solver != "gd":
-        X = X.tocsr()  # mini-batches are row slices
+        data, validation_score = split_validation(estimator, objective, data, rng)
+    elif sparse.issparse(data.X) and estimator.solver != "gd":
+        data = replace(data, X=data.X.tocsr())  # mini-batches are row slices
+    X, T, sample_weight = data.X, data.T, data.sample_weight
     batch_size = estimator._batch_size(X.shape[0])
     # partial_fit goes on with the state (velocity, moments, step size) of the
     # previous call; fit, warm or not, starts afresh
@@ -138,20 +159,20 @@ def _new_state(estimator, theta, X, sample_weight, batch_size, objective):
     )
 
 
-def split_validation(estimator, objective, X, y_enc, T, sample_weight, rng):
+def split_validation(estimator, objective, data, rng):
     """Hold out ``validation_fraction`` of the data, stratified by class
     (dropped when a class is too rare for it).
 
-    Returns the training part ``(X, T, sample_weight)`` and the validation
+    Returns the training part (:class:`TrainingData`) and the validation
     score, a function of the parameters.
     """
-    indices = np.arange(X.shape[0])
+    indices = np.arange(data.X.shape[0])
     try:
         train, val = train_test_split(
             indices,
             test_size=estimator.validation_fraction,
             random_state=rng,
-            stratify=y_enc,
+            stratify=data.y_enc,
         )
     except ValueError:
         train, val = train_test_split(
@@ -162,17 +183,15 @@ def split_validation(estimator, objective, X, y_enc, T, sample_weight, rng):
             "The validation set is too small. Increase 'validation_fraction' "
             "or the size of your dataset."
         )
-    w_val = None if sample_weight is None else sample_weight[val]
-    X_val, y_val = X[val], y_enc[val]
+    held_out = data.rows(val)
     layout, output = objective.layout, objective.output
     engine = type(objective.engine)()  # its arrays are freed after each score
 
     def validation_score(theta):
-        S = predict_scores(layout.views(theta), X_val, objective.activation, engine)
-        return accuracy_score(y_val, output.labels(S), sample_weight=w_val)
+        layers = layout.views(theta)
+        S = predict_scores(layers, held_out.X, objective.activation, engine)
+        return accuracy_score(
+            held_out.y_enc, output.labels(S), sample_weight=held_out.sample_weight
+        )
 
-    w_train = None if sample_weight is None else sample_weight[train]
-    X_train = X[train]
-    if sparse.issparse(X_train):
-        X_train = X_train.tocsr()
-    return X_train, T[train], w_train, validation_score
+    return data.rows(train), validation_score

@@ -45,7 +45,7 @@ def log_softmax(S):
     Parameters
     ----------
     S : array-like of shape (n_samples, n_classes)
-        Class scores.
+        Class scores, one row per sample.
 
     Returns
     -------
@@ -86,7 +86,8 @@ def softmax(S):
     Returns
     -------
     P : ndarray of shape (n_samples, n_classes)
-        Probabilities; every row sums to one.
+        Probabilities: each row is non-negative and sums to one, and
+        ``P.argmax(axis=1)`` is the row's largest score.
 
     Notes
     -----

@@ -198,7 +198,7 @@ def test_sklearn_mlp_suite_passes(tmp_path, substituted, other):
 
 def test_deselection_takes_exactly_the_private_and_other_estimator_tests():
     # checked on a small module of the same shape as scikit-learn's
-    source = '''
+    source = """
 import numpy as np
 import pytest
 from sklearn.neural_network import (
@@ -228,7 +228,7 @@ def test_both(Est):
 
 def test_no_estimator():
     np.zeros(3)
-'''
+"""
     tree = ast.parse(source)
     assert _deselected(tree, "MLPClassifier", "MLPRegressor") == [
         "test_private",

@@ -34,9 +34,10 @@ PRIVATE_NAMES = {"_forward_pass", "_backprop", "_coef_grads", "_no_improvement_c
 # scikit-learn's name -> skbackprop's name
 OURS = {"MLPClassifier": "MLPBackprop", "MLPRegressor": "MLPBackpropRegressor"}
 
-# The hook that deselects, in the copied module's directory: a test function
-# named in DESELECT goes, and so does a parametrised case whose parameters hold
-# the estimator bound to OTHER in the module (that case belongs to other run).
+# The hook that deselects, written beside the copied module: a test function
+# listed in deselect.json's "deselect" goes, and so does a parametrised case
+# whose parameters hold the estimator the module binds to "other" (that case
+# belongs to the other estimator's run).
 CONFTEST = """\
 import json
 from pathlib import Path
@@ -87,7 +88,7 @@ def _names_per_test(tree):
         for name, node in functions.items()
     }
     decorators = {
-        name: set().union(set(), *(_names(d) for d in node.decorator_list))
+        name: set().union(*(_names(d) for d in node.decorator_list))
         for name, node in functions.items()
     }
     changed = True
@@ -95,7 +96,7 @@ def _names_per_test(tree):
         changed = False
         for name in functions:
             extra = set().union(
-                set(), *(body[h] for h in body[name] & functions.keys() if h != name)
+                *(body[h] for h in body[name] & functions.keys() if h != name)
             )
             if not extra <= body[name]:
                 body[name] |= extra
@@ -155,8 +156,9 @@ def _run_suite(tmp_path, substituted, other):
     )
     # the subprocess imports the skbackprop this test imported
     root = str(Path(skbackprop.__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, *sys.path])}
-    result = subprocess.run(
+    path = [root, os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, path))}
+    return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(copied)],
         cwd=tmp_path,
         env=env,
@@ -164,7 +166,6 @@ def _run_suite(tmp_path, substituted, other):
         text=True,
         timeout=1800,
     )
-    return result
 
 
 def _require_file():

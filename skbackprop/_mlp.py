@@ -4,7 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseBackprop, _not_lbfgs
@@ -145,6 +145,11 @@ class MLPBackprop(BaseBackprop):
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        # np.inf: stop only at max_iter, as MLPClassifier allows
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
     }
     _alpha_per_weight_sum = True
@@ -207,11 +212,23 @@ class MLPBackprop(BaseBackprop):
         return self.max_fun
 
     def _hidden_layer_sizes(self):
+        """The hidden layer sizes as a list of ints, checked as MLPClassifier does.
+
+        A non-positive size is a ValueError with MLPClassifier's message; an
+        entry that is not an integer (``5.9``, ``"5"``, ``True``, ``None``) is a
+        TypeError, where MLPClassifier fails with one too.
+        """
         sizes = self.hidden_layer_sizes
-        sizes = list(sizes) if np.iterable(sizes) else [sizes]
-        if any(int(s) <= 0 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be > 0, got {self.hidden_layer_sizes}."
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        # MLPClassifier compares all entries with 0 first, so a numeric list
+        # with a non-positive entry is a ValueError even if others are floats
+        if all(isinstance(s, Real) for s in sizes) and any(s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        wrong = [s for s in sizes if not isinstance(s, Integral) or isinstance(s, bool)]
+        if wrong:
+            raise TypeError(
+                "hidden_layer_sizes must hold integers (units per hidden layer), "
+                f"got {self.hidden_layer_sizes!r}: {wrong[0]!r} is not an integer."
             )
         return [int(s) for s in sizes]
 

@@ -1,6 +1,7 @@
 """LossCurveDisplay: a look at training, following scikit-learn's Display API."""
 
 import numpy as np
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 
@@ -136,13 +137,15 @@ class LossCurveDisplay:
 
         Parameters
         ----------
-        estimator : fitted estimator with ``loss_curve_``
+        estimator : fitted estimator with ``loss_curve_``, or a fitted Pipeline
             Any skbackprop estimator (or ``MLPClassifier`` with a stochastic
-            solver).
+            solver). A :class:`~sklearn.pipeline.Pipeline` stands for its
+            final step, e.g. ``make_pipeline(StandardScaler(), MLPBackprop())``.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure is made when None.
         name : str, default=None
-            Label in the legend; the estimator's class name when None.
+            Label in the legend; the class name of the estimator (of a
+            Pipeline's final step) when None.
         **kwargs : dict
             ``loss_kw`` and ``validation_kw``, passed to :meth:`plot`.
 
@@ -156,8 +159,9 @@ class LossCurveDisplay:
         sklearn.exceptions.NotFittedError
             If ``estimator`` is not fitted.
         AttributeError
-            If the fitted estimator keeps no ``loss_curve_`` (e.g.
-            ``MLPClassifier(solver='lbfgs')``).
+            If the fitted estimator, or the Pipeline's final step, keeps no
+            ``loss_curve_`` (e.g. ``MLPClassifier(solver='lbfgs')``); the
+            message names the step.
 
         Examples
         --------
@@ -173,17 +177,32 @@ class LossCurveDisplay:
         True
         """
         _pyplot()
-        check_is_fitted(estimator)
-        if getattr(estimator, "loss_curve_", None) is None:
-            raise AttributeError(
-                f"{type(estimator).__name__} is fitted but has no loss_curve_ to plot."
-            )
-        validation_scores = getattr(estimator, "validation_scores_", None)
+        model, where = _final_estimator(estimator)
+        check_is_fitted(model)
+        if getattr(model, "loss_curve_", None) is None:
+            raise AttributeError(f"{where} is fitted but has no loss_curve_ to plot.")
+        validation_scores = getattr(model, "validation_scores_", None)
         display = cls(
-            loss_curve=list(estimator.loss_curve_),
+            loss_curve=list(model.loss_curve_),
             validation_scores=(
                 None if validation_scores is None else list(validation_scores)
             ),
-            estimator_name=type(estimator).__name__,
+            estimator_name=type(model).__name__,
         )
         return display.plot(ax=ax, name=name, **kwargs)
+
+
+def _final_estimator(estimator):
+    """The model whose curves are drawn, and how an error message names it.
+
+    A Pipeline, nested ones included, stands for its final step.
+    """
+    steps = []
+    while isinstance(estimator, Pipeline):
+        step_name, estimator = estimator.steps[-1]
+        steps.append(repr(step_name))
+    if not steps:
+        return estimator, type(estimator).__name__
+    return estimator, (
+        f"The Pipeline's final step {' -> '.join(steps)} ({type(estimator).__name__})"
+    )

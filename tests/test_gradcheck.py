@@ -9,11 +9,21 @@ import pytest
 from scipy import sparse
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import skbackprop
 import skbackprop._network
 import skbackprop._outputs
-from skbackprop import LogisticRegressionGD, SoftmaxClassifier, check_gradients
+from skbackprop import (
+    GradientCheckReport,
+    LogisticRegressionGD,
+    MLPBackprop,
+    SoftmaxClassifier,
+    check_gradients,
+)
 from skbackprop.gradients import binary_cross_entropy, softmax_cross_entropy
 
 ESTIMATORS = [SoftmaxClassifier, LogisticRegressionGD]
@@ -112,6 +122,8 @@ def test_wrong_gradient_is_detected(monkeypatch, Est, problem, output, loss):
     # the data part of the gradient is 1.5 times too large: relative error 1/3
     assert report.max_rel_error > 0.2
     assert report.details["coef_"][1] > 0.2
+    assert not report.passed
+    assert str(report).splitlines()[-1].startswith("FAILED")
 
 
 def test_missing_penalty_gradient_is_detected(monkeypatch):
@@ -168,3 +180,77 @@ def test_fitted_check_with_wrong_n_features_raises():
     est = SoftmaxClassifier().fit(X, y)
     with pytest.raises(ValueError, match="features"):
         check_gradients(est, X[:, :2], y)
+
+
+def test_passed_is_max_rel_error_below_one_in_a_million():
+    def report(rel):
+        return GradientCheckReport(max_abs_error=1e-9, max_rel_error=rel)
+
+    assert report(9.9e-7).passed is True
+    assert report(1e-6).passed is False  # "below" is strict
+    assert report(0.3).passed is False
+    assert report(float("nan")).passed is False
+    assert GradientCheckReport(0.0, 1e-4, threshold=1e-3).passed is True
+
+
+def test_report_prints_a_row_per_array_and_the_verdict():
+    report = GradientCheckReport(
+        max_abs_error=2.5e-3,
+        max_rel_error=0.25,
+        details={"coefs_[0]": (1.25e-10, 3.5e-9), "intercepts_[0]": (2.5e-3, 0.25)},
+    )
+    lines = str(report).splitlines()
+    assert lines[0].split() == "parameter array max abs error max rel error".split()
+    assert lines[1].split() == ["coefs_[0]", "1.250e-10", "3.500e-09"]
+    assert lines[2].split() == ["intercepts_[0]", "2.500e-03", "2.500e-01"]
+    # the verdict names the threshold and the array that failed it
+    assert lines[3] == "FAILED: max_rel_error 2.500e-01 >= 1e-06, in intercepts_[0]"
+    assert len(lines) == 4
+    # columns line up under the header
+    assert len({len(line) for line in lines[:3]}) == 1
+
+
+def test_report_of_a_correct_gradient_says_passed():
+    X, y = _iris()
+    report = check_gradients(MLPBackprop((3,), alpha=0.1), X, y, random_state=0)
+    assert report.passed
+    lines = str(report).splitlines()
+    assert [line.split()[0] for line in lines[1:-1]] == list(report.details)
+    assert lines[-1] == f"passed: max_rel_error {report.max_rel_error:.3e} < 1e-06"
+
+
+SUPPORTED = ["SoftmaxClassifier", "LogisticRegressionGD", "MLPBackprop"] + [
+    name
+    for name in ("LinearRegressionGD", "MLPBackpropRegressor")
+    if hasattr(skbackprop, name)
+]
+
+
+@pytest.mark.parametrize(
+    "estimator, got",
+    [
+        (LogisticRegression(), "a LogisticRegression"),
+        (MLPClassifier(), "a MLPClassifier"),
+        (make_pipeline(StandardScaler(), MLPBackprop()), "a Pipeline"),
+        (MLPBackprop, "the class MLPBackprop"),
+        ("MLPBackprop", "a str"),
+    ],
+    ids=["LogisticRegression", "MLPClassifier", "Pipeline", "class", "str"],
+)
+def test_foreign_estimator_is_a_type_error_naming_ours(estimator, got):
+    X, y = _iris()
+    with pytest.raises(TypeError) as excinfo:
+        check_gradients(estimator, X, y)
+    message = str(excinfo.value)
+    assert got in message
+    for name in SUPPORTED:
+        assert name in message
+
+
+def test_estimator_with_the_objective_hook_is_accepted():
+    # a user's subclass (or an estimator added later) is checked like ours
+    class NarrowMLP(MLPBackprop):
+        pass
+
+    X, y = _iris()
+    assert check_gradients(NarrowMLP((2,)), X, y, random_state=0).passed

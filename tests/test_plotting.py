@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 from sklearn.exceptions import NotFittedError
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -134,6 +137,51 @@ def test_fitted_without_loss_curve_raises(iris):
 
     with pytest.raises(AttributeError, match="loss_curve_"):
         LossCurveDisplay.from_estimator(LogisticRegression().fit(*iris))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_pipeline_is_plotted_through_its_final_step(iris):
+    pipe = make_pipeline(
+        StandardScaler(),
+        MLPBackprop(
+            (5,), solver="sgd", early_stopping=True, max_iter=15, random_state=0
+        ),
+    ).fit(*iris)
+    mlp = pipe[-1]
+    disp = LossCurveDisplay.from_estimator(pipe)
+    np.testing.assert_array_equal(disp.line_.get_ydata(), mlp.loss_curve_)
+    np.testing.assert_array_equal(
+        disp.validation_line_.get_ydata(), mlp.validation_scores_
+    )
+    assert disp.line_.get_label() == "MLPBackprop training loss"
+    # a nested Pipeline too
+    outer = Pipeline([("prep", StandardScaler()), ("inner", pipe)])
+    disp = LossCurveDisplay.from_estimator(outer, name="nested")
+    np.testing.assert_array_equal(disp.line_.get_ydata(), mlp.loss_curve_)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_pipeline_whose_final_step_has_no_loss_curve_names_the_step(iris):
+    from sklearn.linear_model import LogisticRegression
+
+    pipe = Pipeline(
+        [("scale", StandardScaler()), ("logreg", LogisticRegression())]
+    ).fit(*iris)
+    with pytest.raises(AttributeError) as excinfo:
+        LossCurveDisplay.from_estimator(pipe)
+    message = str(excinfo.value)
+    assert "final step 'logreg' (LogisticRegression)" in message
+    assert "loss_curve_" in message
+    with pytest.raises(AttributeError, match="'outer' -> 'logreg'"):
+        LossCurveDisplay.from_estimator(Pipeline([("outer", pipe)]))
+    lbfgs = make_pipeline(MLPClassifier((3,), solver="lbfgs", max_iter=500))
+    with pytest.raises(AttributeError, match=r"'mlpclassifier' \(MLPClassifier\)"):
+        LossCurveDisplay.from_estimator(lbfgs.fit(*iris))
+
+
+def test_unfitted_pipeline_raises_not_fitted():
+    with pytest.raises(NotFittedError, match="MLPBackprop"):
+        LossCurveDisplay.from_estimator(make_pipeline(StandardScaler(), MLPBackprop()))
 
 
 @pytest.fixture

@@ -9,25 +9,28 @@ how its parameters start and how they are exposed as fitted attributes.
 """
 
 import copy
+import functools
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._callbacks import callback_bases, fit_task
 from ._engine import NumPyEngine
 from ._linesearch import BarzilaiBorwein
 from ._network import Objective, predict_scores
+from ._outputs import Multilabel
 from ._params import Layout
 from ._sample_weights import combined_weights
 from ._solve import TrainingData, solve_epochs, solve_lbfgs
 from ._solvers import UPDATE_RULES
-from ._targets import encode_classes
+from ._targets import MULTILABEL, encode_targets
 from ._training import Record
 
 _DTYPES = (np.float64, np.float32)
@@ -86,6 +89,10 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
     _parameter_names = ("coefs_[{}]", "intercepts_[{}]")
     #: L-BFGS evaluations allowed (MLPBackprop exposes it as ``max_fun``).
     _max_fun = 15000
+    #: fits a 0/1 indicator y, one sigmoid unit per label
+    _multilabel = False
+    #: fits y of a single class (MLPClassifier does; the linear models raise)
+    _single_class = False
 
     def _hidden_layer_sizes(self):
         return ()
@@ -232,9 +239,12 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
             accept_sparse=("csr", "csc"),
             dtype=_DTYPES,
             reset=not continuing,
+            multi_output=True,
         )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        y_enc = encode_classes(
+        y_enc = encode_targets(
             self, y, classes, incremental=incremental, continuing=continuing
         )
         sample_weight = combined_weights(
@@ -244,12 +254,14 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
             y_enc,
             self.classes_,
             incremental=incremental,
+            multilabel=self._label_type == MULTILABEL,
+            two_classes=not self._single_class,
         )
         return X, y_enc, sample_weight
 
     def _objective(self, X, engine):
         """The training objective for ``X``'s features and the fitted classes."""
-        output = self._output(self.classes_.size)
+        output = self._output_unit()
         layout = Layout(
             [X.shape[1], *self._hidden_layer_sizes(), output.n_outputs],
             self._fit_intercept(),
@@ -283,6 +295,22 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
             theta = self._init_theta(objective.layout, rng, X.dtype)
         names = objective.layout.named_slices(*self._parameter_names)
         return objective, theta, X, T, sample_weight, names
+
+    def _validation_split(self, indices, data, output, rng):
+        """Training and validation indices for early stopping: stratified by
+        class, or at random where a class is too rare for it (or multilabel)."""
+        split = functools.partial(
+            train_test_split,
+            indices,
+            test_size=self.validation_fraction,
+            random_state=rng,
+        )
+        if self._label_type == MULTILABEL:
+            return split()
+        try:
+            return split(stratify=data.y_enc)
+        except ValueError:
+            return split()
 
     def _batch_size(self, n_samples):
         if self.solver == "gd":
@@ -348,6 +376,9 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
         return predict_scores(layers, X, self._activation(), NumPyEngine())
 
     def _output_unit(self):
+        """The output unit of the fitted targets."""
+        if self._label_type == MULTILABEL:
+            return Multilabel(self.classes_.size)
         return self._output(self.classes_.size)
 
     def predict(self, X):
@@ -360,11 +391,12 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
-            One of ``classes_`` per sample.
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            One of ``classes_`` per sample; multilabel: the 0/1 matrix of the
+            labels whose probability exceeds one half.
         """
         S = self._scores(X)
-        return self.classes_[self._output_unit().labels(S)]
+        return self._output_unit().predict(S, self.classes_)
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -378,7 +410,8 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
         Returns
         -------
         P : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``; rows sum to one.
+            Columns in the order of ``classes_``; rows sum to one, except for
+            multilabel targets, whose labels have their own probabilities.
         """
         S = self._scores(X)
         return self._output_unit().probabilities(S)
@@ -403,4 +436,5 @@ class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = self._multilabel
         return tags

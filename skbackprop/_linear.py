@@ -212,11 +212,7 @@ class _LinearBackprop(BaseBackprop):
             Otherwise one score per class.
         """
         S = self._scores(X)
-        if S.shape[1] == 1:
-            return S[:, 0]
-        if S.shape[1] == 2:
-            return S[:, 1] - S[:, 0]
-        return S
+        return self._output_unit().decision(S)
 
 
 class SoftmaxClassifier(_LinearBackprop):
@@ -269,6 +265,8 @@ class LogisticRegressionGD(_LinearBackprop):
     two-class softmax with the negative-class score fixed at 0. Multiclass
     problems: one-vs-rest, :math:`k` sigmoid units trained together in one
     vectorised pass; the objective is the sum of the units' binary objectives.
+    A 0/1 indicator ``y`` (multilabel) gets one unit per label, each the
+    binary model of its label; ``predict`` then returns the indicator matrix.
 
     Parameters
     ----------
@@ -300,6 +298,8 @@ class LogisticRegressionGD(_LinearBackprop):
     """
 
     __init__ = _with_defaults(_LinearBackprop.__init__, solver="gd")
+
+    _multilabel = True
 
     def _output(self, n_classes):
         return Logistic(n_classes)

@@ -4,12 +4,15 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import _fit_context
+from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ._base import BaseBackprop, _not_lbfgs
+from ._engine import NumPyEngine
 from ._network import ACTIVATIONS
 from ._outputs import Logistic, Softmax
+from ._targets import class_indices
 
 
 class MLPBackprop(BaseBackprop):
@@ -66,19 +69,20 @@ class MLPBackprop(BaseBackprop):
     nesterovs_momentum : bool, default=True
         Use Nesterov's momentum with ``'sgd'``.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified) and stop when
-        the validation accuracy stops improving; the best weights are
-        restored. Used by ``fit`` with ``'sgd'``, ``'adam'`` and ``'gd'``;
-        ``partial_fit`` trains on all the data it is given and ignores it
-        (MLPClassifier raises instead).
+        Hold out ``validation_fraction`` of the data and stop when the
+        validation accuracy stops improving; the best weights are restored.
+        The split is MLPClassifier's (stratified only for binary targets), so
+        a seed holds out the same samples. Used by ``fit`` with ``'sgd'``,
+        ``'adam'`` and ``'gd'``; ``partial_fit`` raises ValueError with it.
     validation_fraction : float, default=0.1
         Share of the data held out for early stopping.
     beta_1, beta_2 : float, default=0.9, 0.999
         Decay rates of Adam's moment estimates.
     epsilon : float, default=1e-8
         Adam's numerical-stability constant.
-    n_iter_no_change : int, default=10
-        Epochs without improvement after which training stops.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without improvement after which training stops; ``np.inf``
+        never stops early.
     max_fun : int, default=15000
         Loss evaluations at most (``'lbfgs'``).
     class_weight : dict, 'balanced' or None, default=None
@@ -153,6 +157,8 @@ class MLPBackprop(BaseBackprop):
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
     }
     _alpha_per_weight_sum = True
+    _multilabel = True
+    _single_class = True
 
     def __init__(
         self,
@@ -265,13 +271,14 @@ class MLPBackprop(BaseBackprop):
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with a single epoch over the given data.
 
-        Not available for ``solver='lbfgs'``. ``early_stopping`` does not
-        apply: every sample given is trained on.
+        Not available for ``solver='lbfgs'``; raises ValueError with
+        ``early_stopping=True``, as MLPClassifier does.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Labels, or a 0/1 indicator matrix (multilabel).
         sample_weight : array-like of shape (n_samples,), default=None
         classes : array-like of shape (n_classes,), default=None
             Every class that will ever appear; required on the first call.
@@ -280,4 +287,32 @@ class MLPBackprop(BaseBackprop):
         -------
         self : object
         """
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _validation_split(self, indices, data, output, rng):
+        # MLPClassifier's split: stratified by the binarized targets only with
+        # a single output unit, so the same seed holds out the same samples
+        stratify = data.T.astype(bool) if output.n_outputs == 1 else None
+        return train_test_split(
+            indices,
+            test_size=self.validation_fraction,
+            random_state=rng,
+            stratify=stratify,
+        )
+
+    def _loss_grad_lbfgs(self, packed_coef_inter, X, y, sample_weight, *workspace):
+        """MLPClassifier's private L-BFGS objective, for scikit-learn's test
+        suite: loss and gradient at packed parameters (every layer's weights,
+        then every bias) for binarized targets ``y``."""
+        objective = self._objective(X, NumPyEngine())
+        y = np.asarray(y).reshape(X.shape[0], -1)
+        if objective.output.name == "softmax":
+            T = class_indices(np.arange(y.shape[1]), y.argmax(axis=1))
+        else:
+            T = y.astype(X.dtype)
+        theta = np.asarray(packed_coef_inter, dtype=X.dtype)
+        grad = np.empty_like(theta)
+        loss = objective(theta, X, T, sample_weight, grad)
+        return loss, grad

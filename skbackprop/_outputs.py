@@ -43,6 +43,13 @@ class Softmax:
     def labels(self, S):
         return S.argmax(axis=1)
 
+    def predict(self, S, classes):
+        return classes[self.labels(S)]
+
+    def decision(self, S):
+        """Confidence scores: ``s_pos - s_neg`` for two classes, else ``S``."""
+        return S[:, 1] - S[:, 0] if S.shape[1] == 2 else S
+
 
 class Logistic:
     """Sigmoid units with binary cross-entropy, one per output.
@@ -56,7 +63,10 @@ class Logistic:
     curvature = 0.25  # sigma'(z) <= 1/4
 
     def __init__(self, n_classes):
-        self.n_outputs = 1 if n_classes == 2 else n_classes
+        # one unit for a binary problem, and for a single class (the unit then
+        # learns that the other class never occurs, as MLPClassifier's does)
+        self.n_classes = n_classes
+        self.n_outputs = 1 if n_classes <= 2 else n_classes
 
     def targets(self, y_enc, dtype):
         if self.n_outputs == 1:
@@ -76,9 +86,45 @@ class Logistic:
         return _floored(softmax(-np.logaddexp(0, -S)))
 
     def labels(self, S):
+        if self.n_classes == 1:
+            return np.zeros(S.shape[0], dtype=np.intp)
         if S.shape[1] == 1:
             return (S[:, 0] > 0).astype(np.intp)
         return S.argmax(axis=1)
 
+    def predict(self, S, classes):
+        return classes[self.labels(S)]
 
-OUTPUTS = {"softmax": Softmax, "logistic": Logistic}
+    def decision(self, S):
+        """Confidence scores: the one unit's score, else one per class."""
+        return S[:, 0] if S.shape[1] == 1 else S
+
+
+class Multilabel(Logistic):
+    """One sigmoid unit per label of a 0/1 indicator matrix, each its own
+    binary model: probabilities are the sigmoids (not normalised), labels
+    those above one half."""
+
+    def __init__(self, n_labels):
+        self.n_classes = self.n_outputs = n_labels
+
+    def targets(self, Y, dtype):
+        return Y.astype(dtype)
+
+    def probabilities(self, S):
+        # strictly inside (0, 1), as scikit-learn expects of a label's
+        # probability, where sigma(s) rounds to 0 or 1
+        P = _floored(expit(S))
+        return np.minimum(P, np.nextafter(P.dtype.type(1), 0), out=P)
+
+    def labels(self, S):
+        return (S > 0).astype(np.intp)  # sigma(s) > 1/2
+
+    def predict(self, S, classes):
+        return self.labels(S)
+
+    def decision(self, S):
+        return S
+
+
+OUTPUTS = {"softmax": Softmax, "logistic": Logistic, "multilabel": Multilabel}

@@ -5,7 +5,17 @@ from sklearn.utils import compute_class_weight
 from sklearn.utils.validation import _check_sample_weight
 
 
-def combined_weights(sample_weight, class_weight, X, y_enc, classes, *, incremental):
+def combined_weights(
+    sample_weight,
+    class_weight,
+    X,
+    y_enc,
+    classes,
+    *,
+    incremental,
+    multilabel=False,
+    two_classes=True,
+):
     """One weight per sample, of ``X``'s dtype, or None for unit weights.
 
     Parameters
@@ -18,7 +28,16 @@ def combined_weights(sample_weight, class_weight, X, y_enc, classes, *, incremen
     classes : ndarray
     incremental : bool
         A ``partial_fit`` call ('balanced' needs the whole data).
+    multilabel : bool, default=False
+        ``y_enc`` is an indicator matrix: weights are per sample only.
+    two_classes : bool, default=True
+        Require samples of two classes among the weighted ones.
     """
+    if multilabel and class_weight is not None:
+        raise ValueError(
+            "class_weight must be None for multilabel y: weight the samples "
+            "with sample_weight instead."
+        )
     if sample_weight is None and class_weight is None:
         return None
     sample_weight = _check_sample_weight(
@@ -38,7 +57,11 @@ def combined_weights(sample_weight, class_weight, X, y_enc, classes, *, incremen
             "The sample weights (times class_weight) are all zero: there is "
             "nothing to fit."
         )
-    if not incremental and np.unique(y_enc[sample_weight > 0]).size < 2:
+    if (
+        two_classes
+        and not (incremental or multilabel)
+        and np.unique(y_enc[sample_weight > 0]).size < 2
+    ):
         raise ValueError(
             "Only one class has a non-zero sample weight; a classifier needs "
             "samples of at least 2 classes."

@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import sparse
 from sklearn.metrics import accuracy_score
-from sklearn.model_selection import train_test_split
 
 from ._lbfgs import ScaledProblem, run_lbfgs
 from ._linesearch import BarzilaiBorwein
@@ -160,24 +159,14 @@ def _new_state(estimator, theta, X, sample_weight, batch_size, objective):
 
 
 def split_validation(estimator, objective, data, rng):
-    """Hold out ``validation_fraction`` of the data, stratified by class
-    (dropped when a class is too rare for it).
+    """Hold out ``validation_fraction`` of the data (the estimator's
+    ``_validation_split`` draws it).
 
     Returns the training part (:class:`TrainingData`) and the validation
     score, a function of the parameters.
     """
     indices = np.arange(data.X.shape[0])
-    try:
-        train, val = train_test_split(
-            indices,
-            test_size=estimator.validation_fraction,
-            random_state=rng,
-            stratify=data.y_enc,
-        )
-    except ValueError:
-        train, val = train_test_split(
-            indices, test_size=estimator.validation_fraction, random_state=rng
-        )
+    train, val = estimator._validation_split(indices, data, objective.output, rng)
     if val.size < 2:
         raise ValueError(
             "The validation set is too small. Increase 'validation_fraction' "

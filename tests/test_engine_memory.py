@@ -21,7 +21,7 @@ from skbackprop._engine.sparse import CSRRows, add_sparse_product, sparse_adds_i
 from skbackprop._network import forward
 from skbackprop._outputs import OUTPUTS
 from skbackprop._params import Layout
-from skbackprop._targets import encode_classes
+from skbackprop._targets import encode_targets
 
 
 def _rows(A, batch, engine, name):
@@ -476,7 +476,7 @@ def test_labels_are_encoded_in_the_smallest_unsigned_dtype(n_classes, dtype):
     rng = np.random.default_rng(0)
     y = rng.permutation(np.repeat(np.arange(n_classes) * 3 - 7, 2))
     est = SoftmaxClassifier()
-    y_enc = encode_classes(est, y, None, incremental=False, continuing=False)
+    y_enc = encode_targets(est, y, None, incremental=False, continuing=False)
     assert y_enc.dtype == dtype
     assert_array_equal(est.classes_[y_enc], y)
     # the loss reads them as class indices, with rows past the dtype's range
@@ -547,7 +547,7 @@ def test_label_encoding_holds_two_label_sized_arrays_at_most():
     est = SoftmaxClassifier()
     tracemalloc.start()
     try:
-        y_enc = encode_classes(est, y, None, incremental=False, continuing=False)
+        y_enc = encode_targets(est, y, None, incremental=False, continuing=False)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

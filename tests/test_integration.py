@@ -212,8 +212,16 @@ def test_non_finite_X(make, bad):
 
 def test_single_class(make):
     X, y = _iris()
-    with pytest.raises(ValueError, match="class"):
-        make().fit(X[y == 1], y[y == 1])
+    X1, y1 = X[y == 1], y[y == 1]
+    if make.key != "mlp":  # as LogisticRegression
+        with pytest.raises(ValueError, match="class"):
+            make().fit(X1, y1)
+        return
+    # as MLPClassifier: it fits, and predicts that class
+    est = make().fit(X1, y1)
+    assert_array_equal(est.classes_, [1])
+    assert_array_equal(est.predict(X), 1)
+    assert est.predict_proba(X).shape == (len(X), 2)
 
 
 def test_empty_X(make):
@@ -246,6 +254,10 @@ def test_negative_sample_weights(make):
 
 def test_zero_weight_on_all_but_one_class(make):
     X, y = _iris()
+    if make.key == "mlp":  # as MLPClassifier, which accepts one class
+        est = make().fit(X, y, sample_weight=(y == 2).astype(float))
+        assert_array_equal(est.predict(X), 2)
+        return
     with pytest.raises(ValueError, match="class"):
         make().fit(X, y, sample_weight=(y == 2).astype(float))
 

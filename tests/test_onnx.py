@@ -104,7 +104,7 @@ def test_classifier_outputs_match(estimator, n_classes, in_pipeline):
 @pytest.mark.parametrize(
     "estimator",
     [SoftmaxClassifier(), LogisticRegressionGD(), MLPBackprop(random_state=0)],
-    ids=type,
+    ids=lambda est: type(est).__name__,
 )
 @pytest.mark.parametrize("labels", [["no", "yes"], ["ant", "bee", "cat"]])
 def test_string_labels(estimator, labels):
@@ -128,6 +128,17 @@ def test_default_outputs_are_those_of_the_scikit_learn_peers():
         [[row[c] for c in ours.classes_] for row in our_out["output_probability"]]
     )
     np.testing.assert_allclose(P, ours.predict_proba(X), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [SoftmaxClassifier(), LogisticRegressionGD(), MLPBackprop(random_state=0)],
+    ids=lambda est: type(est).__name__,
+)
+def test_a_float64_fit_exports_to_float32(estimator):
+    X, y = _data(3)
+    model = _fit(make_pipeline(StandardScaler(), estimator), X.astype(np.float64), y)
+    _assert_classifier_matches(model, X)
 
 
 def test_float64_input_gives_a_float64_graph():

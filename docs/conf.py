@@ -29,6 +29,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # a copy of MathJax in the built site, so formulas render without network
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -107,5 +109,10 @@ html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
+    "header_links_before_dropdown": 5,
 }
+# pages without sub-pages get no (empty) section navigation
+html_sidebars = {"index": [], "getting_started": []}
+# "fit()" rather than "MLPBackprop.fit()" in a class page's table of contents
+toc_object_entries_show_parents = "hide"
 html_show_sourcelink = False

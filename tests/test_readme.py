@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -29,13 +31,16 @@ def test_readme_usage_example_runs(capsys):
     assert printed[-1] == "True"  # the gradient check's verdict
 
 
-def test_demo_prints_a_row_per_model():
+@pytest.fixture(scope="module")
+def demo_output():
     result = subprocess.run(
         [sys.executable, "-m", "skbackprop"], capture_output=True, text=True, check=True
     )
-    rows = [
-        line for line in result.stdout.splitlines() if re.search(r"\d\.\d+s$", line)
-    ]
+    return result.stdout
+
+
+def test_demo_prints_a_row_per_model(demo_output):
+    rows = [line for line in demo_output.splitlines() if re.search(r"\d\.\d+s$", line)]
     names = [row.split("  ")[0] for row in rows]
     assert any(name.startswith("SoftmaxClassifier") for name in names)
     assert any(name.startswith("sklearn LogisticRegression") for name in names)
@@ -44,3 +49,12 @@ def test_demo_prints_a_row_per_model():
     for row in rows:
         accuracy = float(row.split()[-3])
         assert 0.9 < accuracy <= 1.0
+
+
+def test_demo_shows_the_paired_models_agree_and_the_gradient_verdict(demo_output):
+    out = demo_output
+    assert "alpha=1/(C*n)" in out and "C -> 2*C" in out and "median of" in out
+    gaps = re.findall(r"^  .* vs .*:\s+(\S+)$", out, re.M)
+    assert len(gaps) == 3
+    assert all(float(gap) < 1e-4 for gap in gaps)
+    assert out.rstrip().splitlines()[-1].endswith("the gradient is right")

@@ -22,6 +22,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._callbacks import callback_bases, fit_task
+from ._doc_link import DocLinkMixin
 from ._engine import NumPyEngine
 from ._linesearch import BarzilaiBorwein
 from ._network import Objective, predict_scores
@@ -48,7 +49,7 @@ def _not_lbfgs(estimator):
     return True
 
 
-class BaseBackprop(ClassifierMixin, *callback_bases(), BaseEstimator):
+class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimator):
     """Shared implementation of the skbackprop classifiers (not public)."""
 
     _parameter_constraints: dict = {

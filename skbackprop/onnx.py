@@ -14,7 +14,8 @@ The graphs give what skl2onnx gives the scikit-learn peers: classifiers
 output ``output_label`` and ``output_probability``, a list of
 ``{class: probability}`` dictionaries (or ``label`` and a ``probabilities``
 matrix with ``to_onnx(..., options={id(estimator): {"zipmap": False}})``);
-regressors output ``variable``, of shape (n_samples, n_outputs). They are built from the fitted attributes alone:
+regressors output ``variable``, of shape (n_samples, n_outputs). They are built
+from the fitted attributes alone:
 
 * the network: ``coef_`` (n_outputs, n_features) and ``intercept_`` for the
   linear models, ``coefs_``, ``intercepts_`` and ``activation`` for the MLPs;

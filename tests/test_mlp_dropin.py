@@ -48,7 +48,7 @@ def test_early_stopping_trains_mlpclassifiers_network(solver, problem):
     assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=0, atol=1e-10)
     assert_allclose(ours.validation_scores_, theirs.validation_scores_, atol=1e-10)
     assert ours.best_validation_score_ == pytest.approx(theirs.best_validation_score_)
-    for a, b in zip(ours.coefs_, theirs.coefs_):
+    for a, b in zip(ours.coefs_, theirs.coefs_, strict=True):
         assert_allclose(a, b, atol=1e-9)
 
 

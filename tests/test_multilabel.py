@@ -71,7 +71,10 @@ def test_mlp_multilabel_trains_mlpclassifiers_network(solver, data):
     theirs = _quiet(MLPClassifier(**params), X, Y)
     assert ours.out_activation_ == theirs.out_activation_ == "logistic"
     assert ours.n_outputs_ == theirs.n_outputs_ == 4
-    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+    pairs = zip(
+        ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_, strict=True
+    )
+    for a, b in pairs:
         assert_allclose(a, b, rtol=0, atol=1e-10)
     assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), atol=1e-10)
     assert_array_equal(ours.predict(X), theirs.predict(X))

@@ -46,8 +46,6 @@ class LossCurveDisplay:
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from sklearn.datasets import load_iris
     >>> from skbackprop import LossCurveDisplay, SoftmaxClassifier
     >>> X, y = load_iris(return_X_y=True)

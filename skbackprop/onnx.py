@@ -135,6 +135,24 @@ def _constant(scope, container, name, value, proto):
     return full_name
 
 
+def _scalar(scope, container, name, value, proto):
+    """A constant scalar of the graph's float type."""
+    return _constant(
+        scope, container, name, np.array(value, _numpy_dtype(proto)), proto
+    )
+
+
+def _write(scope, container, op_type, inputs, out_name, **attrs):
+    """Add one node writing the operator's output ``out_name``."""
+    container.add_node(
+        op_type,
+        inputs,
+        out_name,
+        name=scope.get_unique_operator_name(op_type),
+        **attrs,
+    )
+
+
 def _node(scope, container, op_type, inputs, name, **attrs):
     """Add one node and return the name of its single output."""
     output = scope.get_unique_variable_name(name)
@@ -176,53 +194,31 @@ def _row_sum(scope, container, S):
 def _probabilities(scope, container, Z, output, proto, out_name):
     """Write the class probabilities of output unit ``output`` to ``out_name``."""
     if output == "softmax":
-        container.add_node(
-            "Softmax",
-            [Z],
-            out_name,
-            axis=1,
-            name=scope.get_unique_operator_name("Softmax"),
-        )
+        _write(scope, container, "Softmax", [Z], out_name, axis=1)
         return
     p = _node(scope, container, "Sigmoid", [Z], "sigmoid")
     if output == "multilabel":
-        container.add_node(
-            "Identity", [p], out_name, name=scope.get_unique_operator_name("Identity")
-        )
+        _write(scope, container, "Identity", [p], out_name)
     elif output == "binary":
-        one = _constant(
-            scope, container, "one", np.array(1.0, _numpy_dtype(proto)), proto
-        )
+        one = _scalar(scope, container, "one", 1.0, proto)
         q = _node(scope, container, "Sub", [one, p], "negative_class")
-        container.add_node(
-            "Concat",
-            [q, p],
-            out_name,
-            axis=1,
-            name=scope.get_unique_operator_name("Concat"),
-        )
+        _write(scope, container, "Concat", [q, p], out_name, axis=1)
     else:  # one-vs-rest: the sigmoids normalised to sum to one
         total = _row_sum(scope, container, p)
-        container.add_node(
-            "Div", [p, total], out_name, name=scope.get_unique_operator_name("Div")
-        )
+        _write(scope, container, "Div", [p, total], out_name)
 
 
 def _labels(scope, container, est, Z, P_name, output, proto, out_name):
     """Write the predicted labels to ``out_name``, as ``predict`` computes them."""
     if output == "multilabel":
-        half = _constant(
-            scope, container, "half", np.array(0.5, _numpy_dtype(proto)), proto
-        )
+        half = _scalar(scope, container, "half", 0.5, proto)
         positive = _node(scope, container, "Greater", [P_name, half], "positive")
         apply_cast(
             scope, positive, out_name, container, to=onnx_proto.TensorProto.INT64
         )
         return
     if output == "binary":
-        zero = _constant(
-            scope, container, "zero", np.array(0.0, _numpy_dtype(proto)), proto
-        )
+        zero = _scalar(scope, container, "zero", 0.0, proto)
         positive = _node(scope, container, "Greater", [Z, zero], "positive")
         index = scope.get_unique_variable_name("index")
         apply_cast(scope, positive, index, container, to=onnx_proto.TensorProto.INT64)
@@ -244,13 +240,7 @@ def _labels(scope, container, est, Z, P_name, output, proto, out_name):
         classes_name = _constant(
             scope, container, "classes", encoded, onnx_proto.TensorProto.STRING
         )
-    container.add_node(
-        "Gather",
-        [classes_name, flat],
-        out_name,
-        axis=0,
-        name=scope.get_unique_operator_name("Gather"),
-    )
+    _write(scope, container, "Gather", [classes_name, flat], out_name, axis=0)
 
 
 # converters and shape calculators -------------------------------------------

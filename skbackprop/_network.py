@@ -176,6 +176,7 @@ class Objective:
         self.alpha = float(alpha)
         self.alpha_per_weight_sum = alpha_per_weight_sum
         self.engine = engine
+        self._views = engine.views(layout)
         units = layout.layer_units
         # entries of a sample's arrays in a pass: Z of every layer, dA of hidden ones
         self.entries_per_row = sum(units[1:]) + sum(units[1:-1])
@@ -221,11 +222,7 @@ class Objective:
         -------
         loss : float
         """
-        e = self.engine
-
-        def views(flat):
-            return e.views(self.layout, flat)
-
+        e, views = self.engine, self._views
         layers = views(theta)
         rows = self.block_rows(X, theta.dtype)
         if rows >= X.shape[0]:

@@ -263,7 +263,9 @@ def softmax_loss(S, Y, weights, e, out=None):
     Z = e.row_sum(E)  # sum_c e^(s_c - m)
     P = E
     P /= Z[:, None]  # P = softmax(S)
-    per_sample = e.log(Z) - true_score  # -log p_t = log Z - (s_t - m)
+    per_sample = e.log(Z)
+    per_sample -= true_score  # -log p_t = log Z - (s_t - m)
+    del true_score  # one vector less alive at the peak of a full batch
     dS = e.subtract_one_hot(P, Y)  # dS = P - Y
     if weights is None:
         dS *= 1.0 / n

@@ -16,7 +16,7 @@ The interface (method: what the math gets) is small on purpose, so that an
 engine of plain Array API calls, for any namespace and device, fits it:
 
 * arrays: ``workspace(name, shape, dtype)``, ``workspaces(name, n_rows,
-  widths, dtype)``, ``views(layout, flat)`` (per-layer views of a vector);
+  widths, dtype)``, ``views(layout)`` (a function giving a vector's per-layer views);
 * products: ``affine(A, W, b, out)`` (``A @ W + b``), ``matmul(A, B, out)``,
   ``weight_gradient(A, dZ, dW, add)`` (``dW (+)= A.T @ dZ``),
   ``column_sum(dZ, db, add)``;

@@ -132,15 +132,21 @@ class NumPyEngine:
             out.fill(value)
         return out
 
-    def views(self, layout, flat):
-        """``layout.views(flat)``, kept for the last two vectors: training
-        passes the same parameter and gradient vectors on every batch."""
-        entry = self._views.get(id(flat))
-        if entry is None or entry[0] is not flat:
-            if len(self._views) >= 2:
-                self._views.clear()
-            entry = self._views[id(flat)] = (flat, layout.views(flat))
-        return entry[1]
+    def views(self, layout):
+        """A function ``flat -> layout.views(flat)`` that keeps the views of
+        the last two vectors: training passes the same parameter and gradient
+        vectors on every batch."""
+        recent = self._views
+
+        def views(flat):
+            entry = recent.get(id(flat))
+            if entry is None or entry[0] is not flat:
+                if len(recent) >= 2:
+                    recent.clear()
+                entry = recent[id(flat)] = (flat, layout.views(flat))
+            return entry[1]
+
+        return views
 
     # products --------------------------------------------------------------
     def affine(self, A, W, b, out):
@@ -164,7 +170,9 @@ class NumPyEngine:
 
     def column_sum(self, dZ, db, add=False):
         """``db = sum_i dZ_i``, or ``db += ...`` with ``add``."""
-        ones = self._constant("ones", (dZ.shape[0],), dZ.dtype, 1)
+        ones = self._arrays.get(("ones", dZ.shape[:1]))
+        if ones is None or ones.dtype != dZ.dtype:
+            ones = self._constant("ones", dZ.shape[:1], dZ.dtype, 1)
         if add:
             db += np.dot(ones, dZ)
         else:

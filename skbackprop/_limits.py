@@ -33,6 +33,12 @@ def _gib(n_bytes):
     return f"{n_bytes / 2**30:,.3g} GiB"
 
 
+def _n_params(units):
+    """Weights and biases of a stack of affine layers of these units."""
+    pairs = zip(units[:-1], units[1:], strict=True)
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in pairs)
+
+
 def training_memory(layer_units, batch_rows, dtype, parameter_vectors=2):
     """A lower bound of the bytes training needs beside X, and its parts.
 
@@ -58,9 +64,7 @@ def training_memory(layer_units, batch_rows, dtype, parameter_vectors=2):
     """
     units = [int(u) for u in layer_units]
     itemsize = np.dtype(dtype).itemsize
-    n_params = sum(
-        (fan_in + 1) * fan_out for fan_in, fan_out in zip(units[:-1], units[1:])
-    )
+    n_params = _n_params(units)
     parameters = parameter_vectors * n_params * itemsize
     activations = 2 * int(batch_rows) * sum(units[1:]) * itemsize
     return parameters + activations, parameters, activations
@@ -87,7 +91,7 @@ def check_network_size(layer_units, batch_rows, dtype, parameter_vectors=2):
     if total <= bound:
         return
     units = [int(u) for u in layer_units]
-    n_params = sum((a + 1) * b for a, b in zip(units[:-1], units[1:]))
+    n_params = _n_params(units)
     raise ValueError(
         f"A network of layer sizes {tuple(units)} needs at least {_gib(total)} to "
         f"train in {np.dtype(dtype).name}: {_gib(parameters)} for "

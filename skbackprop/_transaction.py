@@ -210,7 +210,9 @@ def _copy_into(saved, value):
         return _generator_state(value)
     if hasattr(value, "__dict__") and not isinstance(value, type):
         old = getattr(saved, "__dict__", {})
-        return {name: _copy_into(old.get(name), item) for name, item in vars(value).items()}
+        return {
+            name: _copy_into(old.get(name), item) for name, item in vars(value).items()
+        }
     return copy.deepcopy(value)
 
 

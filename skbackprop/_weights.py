@@ -27,7 +27,7 @@ def _class_weights(class_weight, classes, y_enc, incremental):
         )
     weights = compute_class_weight(class_weight, classes=classes, y=classes[y_enc])
     weights = np.asarray(weights, dtype=np.float64)
-    for label, weight in zip(classes, weights, strict=True):
+    for label, weight in zip(classes.tolist(), weights.tolist(), strict=True):
         if not (math.isfinite(weight) and weight >= 0):
             raise ValueError(
                 f"class_weight for class {label!r} is {weight!r}: class weights "

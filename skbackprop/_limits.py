@@ -30,7 +30,8 @@ def memory_bound():
 
 
 def _gib(n_bytes):
-    return f"{n_bytes / 2**30:,.3g} GiB"
+    """Bytes in GiB, to one decimal, with thousands separators."""
+    return f"{n_bytes / 2**30:,.1f} GiB"
 
 
 def _n_params(units):

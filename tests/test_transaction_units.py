@@ -439,7 +439,7 @@ def test_a_network_beyond_memory_fails_before_allocating(monkeypatch):
         check_network_size((8, 10**7, 3), 200, np.float64)
     message = str(info.value)
     assert "hidden_layer_sizes" in message
-    assert "GiB" in message and "1 GiB" in message
+    assert "GiB" in message and "(1.0 GiB)" in message
     check_network_size((8, 100, 3), 200, np.float64)
 
 

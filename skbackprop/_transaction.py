@@ -65,18 +65,33 @@ How a driver uses :class:`EpochCheckpoint`
         for ...:                       # epochs, or L-BFGS iterations
             ...                        # the epoch, record.end_epoch(...)
             if on_epoch is not None and on_epoch(theta, record):
-                break                  # stopped: the epoch is complete anyway
+                return ...             # stopped: the epoch is complete anyway
             checkpoint.commit(theta, record, optimizer, rng)
     except KeyboardInterrupt:
         checkpoint.rollback(theta, record, optimizer, rng)  # re-raises or warns
         return ...                     # fit goes on with the restored state
 
 ``rollback`` re-raises in ``partial_fit`` and before the first ``commit``
-(the transaction then restores the estimator); otherwise it puts ``theta``,
-``record``, ``optimizer`` and ``rng`` back, in place, to the last commit and
-warns. The memory a commit holds: one copy of the parameters and one of the
-optimizer's state vectors, reused from epoch to epoch; ``partial_fit`` holds
-none.
+(the transaction then restores the estimator); otherwise it puts the objects
+back, in place, to the last commit and warns. Arrays are restored into the
+same arrays, other objects attribute by attribute (the attributes saved by the
+commit), generators with ``set_state``. L-BFGS has no optimizer or generator
+of its own: ``commit(theta, record)`` in its callback, after ``on_epoch``.
+
+The memory a commit holds, reused from epoch to epoch: one copy of ``theta``
+and of each array of the objects passed (momentum's velocity; Adam's two
+moments), except the attributes a class lists in ``checkpoint_scratch``
+(workspaces overwritten before use, such as Adam's work array).
+``partial_fit`` holds none. A searched full-batch step that can put ``theta``
+back itself (``BarzilaiBorwein.undo_step``, whose state a call restarts
+anyway) needs no copy of ``theta``; it ends its step at the commit::
+
+    checkpoint.commit(record, rng)
+    optimizer.end_step()               # after on_epoch: undo covers the hooks
+    ...
+    except KeyboardInterrupt:
+        checkpoint.rollback(record, rng)   # re-raises before anything is kept
+        optimizer.undo_step(theta)
 """
 
 import contextlib
@@ -195,6 +210,15 @@ def fit_transaction(estimator, random_state, *, copy_state=TRAINING_STATE):
             _RUNNING.discard(key)
 
 
+def _scratch(value):
+    """Attributes of ``value`` that are workspace, not state: never copied.
+
+    A class lists them in ``checkpoint_scratch`` (e.g. an optimizer's work
+    array, overwritten before every use).
+    """
+    return getattr(type(value), "checkpoint_scratch", ())
+
+
 def _copy_into(saved, value):
     """``value`` copied, reusing the arrays of ``saved`` (an earlier copy)."""
     if isinstance(value, np.ndarray):
@@ -209,9 +233,12 @@ def _copy_into(saved, value):
     if _is_generator(value):
         return _generator_state(value)
     if hasattr(value, "__dict__") and not isinstance(value, type):
-        old = getattr(saved, "__dict__", {})
+        old = saved if isinstance(saved, dict) else {}
+        skip = _scratch(value)
         return {
-            name: _copy_into(old.get(name), item) for name, item in vars(value).items()
+            name: _copy_into(old.get(name), item)
+            for name, item in vars(value).items()
+            if name not in skip
         }
     return copy.deepcopy(value)
 
@@ -226,10 +253,8 @@ def _put_back(target, saved):
         return target
     if isinstance(saved, dict) and hasattr(target, "__dict__"):
         attributes = vars(target)
-        current = dict(attributes)
-        attributes.clear()
         for name, item in saved.items():
-            attributes[name] = _put_back(current.get(name), item)
+            attributes[name] = _put_back(attributes.get(name), item)
         return target
     if isinstance(saved, np.ndarray):
         return saved.copy()

@@ -8,6 +8,7 @@ tests/test_nothing_lost.py.
 
 import pickle
 import threading
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -291,6 +292,42 @@ def test_rollback_when_an_array_of_the_state_was_reallocated():
         except KeyboardInterrupt:
             checkpoint.rollback(*state)
     assert_array_equal(state[2].moment, np.zeros(4))
+
+
+class Scratchy(State):
+    """State with a workspace that is not part of it."""
+
+    checkpoint_scratch = ("work",)
+
+    def __init__(self, n):
+        super().__init__(n)
+        self.work = np.zeros(n)
+
+
+def test_commits_reuse_their_copies_and_skip_scratch():
+    theta, optimizer = np.zeros(10**6), Scratchy(10**6)
+    checkpoint = EpochCheckpoint(incremental=False)
+    checkpoint.commit(theta, optimizer)
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            theta += 1
+            optimizer.moment += 2
+            checkpoint.commit(theta, optimizer)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10**5  # no parameter-sized array: 8 MB each
+    optimizer.work += 5
+    theta += 1
+    optimizer.moment += 2
+    with pytest.warns(UserWarning):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            checkpoint.rollback(theta, optimizer)
+    assert theta[0] == 3 and optimizer.moment[0] == 6
+    assert optimizer.work[0] == 5  # scratch is neither saved nor restored
 
 
 # --- combined_weights ----------------------------------------------------------

@@ -276,16 +276,21 @@ class EpochCheckpoint:
     def __init__(self, incremental):
         self.incremental = incremental
         self._saved = None
+        # True while a commit copies: an interrupt then finds the saved copy
+        # half-written, and the live state is the complete epoch being saved
+        self._committing = False
 
     def commit(self, *state):
         """Save ``state`` (parameters, record, optimizer, generator...) as the
         last complete epoch's; arrays are copied into the previous commit's."""
         if self.incremental:
             return
+        self._committing = True
         previous = self._saved or (None,) * len(state)
         self._saved = tuple(
             _copy_into(old, value) for old, value in zip(previous, state, strict=True)
         )
+        self._committing = False
 
     def rollback(self, *state):
         """Handle a ``KeyboardInterrupt`` caught by the driver.
@@ -293,10 +298,13 @@ class EpochCheckpoint:
         Call it inside ``except KeyboardInterrupt:`` with the same objects as
         :meth:`commit`. Re-raises the interrupt in ``partial_fit`` or before
         any commit; otherwise restores ``state`` in place to the last commit
-        and warns ``UserWarning("Training interrupted by user.")``.
+        (or keeps it, for an interrupt during a commit, which comes after a
+        complete epoch) and warns ``UserWarning("Training interrupted by
+        user.")``.
         """
-        if self.incremental or self._saved is None:
+        if self.incremental or (self._saved is None and not self._committing):
             raise
-        for target, saved in zip(state, self._saved, strict=True):
-            _put_back(target, saved)
+        if not self._committing:
+            for target, saved in zip(state, self._saved, strict=True):
+                _put_back(target, saved)
         warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)

@@ -256,6 +256,32 @@ def test_rollback_restores_the_last_commit_in_place_and_warns():
     assert rng.uniform() == expected_draw
 
 
+class InterruptOnCopy:
+    """State whose copy is interrupted (a Ctrl-C in the middle of a commit)."""
+
+    __slots__ = ()
+
+    def __deepcopy__(self, memo):
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_during_a_commit_keeps_the_live_state():
+    state = _training_state()
+    theta, record, optimizer, rng = state
+    checkpoint = EpochCheckpoint(incremental=False)
+    checkpoint.commit(*state)
+    _epoch(*state)  # a complete epoch, whose commit is interrupted
+    expected = theta.copy()
+    record.interrupt = InterruptOnCopy()
+    with pytest.warns(UserWarning, match="interrupted by user"):
+        try:
+            checkpoint.commit(*state)
+        except KeyboardInterrupt:
+            checkpoint.rollback(*state)
+    assert_array_equal(theta, expected)
+    assert record.steps == 1
+
+
 def test_rollback_reraises_before_any_commit():
     state = _training_state()
     checkpoint = EpochCheckpoint(incremental=False)

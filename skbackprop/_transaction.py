@@ -6,12 +6,14 @@ The rule, stated once (the reliability guide states it for users):
   the call (every attribute, the optimizer state and the generator included)
   and raises. A ``numpy.random.RandomState`` passed as ``random_state`` is
   restored too: a failed fit does not consume it.
-* The one exception is Ctrl-C in ``fit`` once at least one epoch of *this call*
-  is complete: the fit warns ``UserWarning("Training interrupted by user.")``
-  and keeps the model of the last complete epoch, equal to a fit with
-  ``max_iter=k``. An epoch (an L-BFGS iteration) is complete once the driver
-  has recorded it and its ``on_epoch`` hook (the callbacks' end of the epoch's
-  task) has returned. Ctrl-C before that, or anywhere in ``partial_fit``,
+* The one exception is Ctrl-C inside the training loop of ``fit`` once at
+  least one epoch of *this call* is complete: the fit warns
+  ``UserWarning("Training interrupted by user.")`` and keeps the model of the
+  last complete epoch, equal to a fit with ``max_iter=k``. An epoch (an L-BFGS
+  iteration) is complete once the driver has recorded it and its ``on_epoch``
+  hook (the callbacks' end of the epoch's task) has returned. Ctrl-C before
+  that, outside the loop (validation, storing the fitted attributes, the end
+  of the fit's callback task, ``teardown``), or anywhere in ``partial_fit``,
   restores and re-raises.
 * A ``KeyboardInterrupt`` raised by a callback is a Ctrl-C. Any other
   exception of a callback, in any hook, ``teardown`` included, restores and
@@ -26,14 +28,21 @@ How the base uses it
 ``partial_fit``, outside scikit-learn's ``_fit_context`` (whose callback
 context calls ``teardown`` on exit), so that a failing ``teardown`` is undone
 too and a refused second caller never reaches ``_fit_context`` (which would
-tear down the first caller's callbacks)::
+tear down the first caller's callbacks). ``fit`` and every ``partial_fit``
+(a subclass's too) call one method that opens it::
 
-    def fit(self, X, y, sample_weight=None):
-        with fit_transaction(self, self.random_state, copy_state=...):
-            return self._fit_in_context(X, y, sample_weight)
+    def _fit(self, X, y, sample_weight, *, incremental, classes=None):
+        continuing = (incremental or self.warm_start) and hasattr(self, "classes_")
+        with fit_transaction(
+            self, self.random_state, copy_state=TRAINING_STATE if continuing else ()
+        ):
+            return self._fit_in_context(X, y, sample_weight, ...)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def _fit_in_context(self, X, y, sample_weight): ...
+    def _fit_in_context(self, X, y, sample_weight, ...): ...
+
+Inside, the base trains on the stored state itself (``self._optimizer``,
+``self._record``, ``self._rng``): no copies of its own.
 
 ``copy_state`` names the private attributes the call may change *in place*
 (default :data:`TRAINING_STATE`); they are deep-copied before the call. A

@@ -93,14 +93,14 @@ moments), except the attributes a class lists in ``checkpoint_scratch``
 (workspaces overwritten before use, such as Adam's work array).
 ``partial_fit`` holds none. A searched full-batch step that can put ``theta``
 back itself (``BarzilaiBorwein.undo_step``, whose state a call restarts
-anyway) needs no copy of ``theta``; it ends its step at the commit::
+anyway) needs no copy of ``theta``; it ends its step inside the commit, so
+that ``theta`` and the saved record always describe the same epoch::
 
-    checkpoint.commit(record, rng)
-    optimizer.end_step()               # after on_epoch: undo covers the hooks
+    checkpoint.commit(record, rng, on_saved=optimizer.end_step)
     ...
     except KeyboardInterrupt:
-        checkpoint.rollback(record, rng)   # re-raises before anything is kept
-        optimizer.undo_step(theta)
+        if checkpoint.rollback(record, rng):   # re-raises before any commit
+            optimizer.undo_step(theta)         # back to the committed point
 """
 
 import contextlib
@@ -289,9 +289,13 @@ class EpochCheckpoint:
         # half-written, and the live state is the complete epoch being saved
         self._committing = False
 
-    def commit(self, *state):
+    def commit(self, *state, on_saved=None):
         """Save ``state`` (parameters, record, optimizer, generator...) as the
-        last complete epoch's; arrays are copied into the previous commit's."""
+        last complete epoch's; arrays are copied into the previous commit's.
+
+        ``on_saved``, if given, is called once the copies are made, as part of
+        the commit: an interrupt before it returns keeps the live state.
+        """
         if self.incremental:
             return
         self._committing = True
@@ -299,6 +303,8 @@ class EpochCheckpoint:
         self._saved = tuple(
             _copy_into(old, value) for old, value in zip(previous, state, strict=True)
         )
+        if on_saved is not None:
+            on_saved()
         self._committing = False
 
     def rollback(self, *state):
@@ -310,10 +316,18 @@ class EpochCheckpoint:
         (or keeps it, for an interrupt during a commit, which comes after a
         complete epoch) and warns ``UserWarning("Training interrupted by
         user.")``.
+
+        Returns
+        -------
+        restored : bool
+            True if ``state`` was put back to the last commit, False if the
+            live state was kept.
         """
         if self.incremental or (self._saved is None and not self._committing):
             raise
-        if not self._committing:
+        restored = not self._committing
+        if restored:
             for target, saved in zip(state, self._saved, strict=True):
                 _put_back(target, saved)
         warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)
+        return restored

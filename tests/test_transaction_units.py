@@ -282,6 +282,35 @@ def test_an_interrupt_during_a_commit_keeps_the_live_state():
     assert record.steps == 1
 
 
+def test_on_saved_is_part_of_the_commit():
+    state = _training_state()
+    theta, record, optimizer, rng = state
+    checkpoint = EpochCheckpoint(incremental=False)
+    checkpoint.commit(*state)
+    _epoch(*state)
+    expected = theta.copy()
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    with pytest.warns(UserWarning):
+        try:
+            checkpoint.commit(*state, on_saved=interrupted)
+        except KeyboardInterrupt:
+            assert checkpoint.rollback(*state) is False  # the live state is kept
+    assert_array_equal(theta, expected)
+    ended = []
+    checkpoint.commit(*state, on_saved=lambda: ended.append(True))
+    _epoch(*state)
+    with pytest.warns(UserWarning):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            assert checkpoint.rollback(*state) is True
+    assert ended == [True]
+    assert_array_equal(theta, expected)
+
+
 def test_rollback_reraises_before_any_commit():
     state = _training_state()
     checkpoint = EpochCheckpoint(incremental=False)

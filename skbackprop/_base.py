@@ -8,7 +8,6 @@ its hidden layers and activation, its output unit, its penalty convention,
 how its parameters start and how they are exposed as fitted attributes.
 """
 
-import copy
 import functools
 from numbers import Integral, Real
 
@@ -24,15 +23,17 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ._callbacks import callback_bases, fit_task
 from ._doc_link import DocLinkMixin
 from ._engine import NumPyEngine
+from ._limits import check_network_size
 from ._linesearch import BarzilaiBorwein
 from ._network import Objective, predict_scores
 from ._outputs import Multilabel
 from ._params import Layout
-from ._sample_weights import combined_weights
 from ._solve import TrainingData, solve_epochs, solve_lbfgs
 from ._solvers import UPDATE_RULES
 from ._targets import MULTILABEL, encode_targets
 from ._training import Record
+from ._transaction import TRAINING_STATE, fit_transaction
+from ._weights import check_penalty_scale, combined_weights
 
 _DTYPES = (np.float64, np.float32)
 #: every class of solver state kept with a model: pickles name them
@@ -120,7 +121,6 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         raise NotImplementedError
 
     # fit ------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data.
 
@@ -141,7 +141,6 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         return self._fit(X, y, sample_weight, incremental=False)
 
     @available_if(_not_lbfgs)
-    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch over the given data, continuing from the current state.
 
@@ -162,18 +161,22 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
-        """The transaction: a call completes, or leaves the estimator as it was."""
-        # begun before the state is saved: a failed fit still tears callbacks down
+        """The transaction: a call completes, or leaves the estimator exactly
+        as it was (:mod:`skbackprop._transaction`)."""
+        continuing = (incremental or self.warm_start) and hasattr(self, "classes_")
+        # outside _fit_context, whose exit tears the callbacks down: a failing
+        # teardown is undone too
+        with fit_transaction(
+            self, self.random_state, copy_state=TRAINING_STATE if continuing else ()
+        ):
+            return self._fit_in_context(X, y, sample_weight, incremental, classes)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit_in_context(self, X, y, sample_weight, incremental, classes):
         task = fit_task(
             self, X, y, sample_weight, max_epochs=1 if incremental else self.max_iter
         )
-        saved_state = dict(self.__dict__)
-        try:
-            return self._train(X, y, sample_weight, incremental, classes, task)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(saved_state)
-            raise
+        return self._train(X, y, sample_weight, incremental, classes, task)
 
     def _train(self, X, y, sample_weight, incremental, classes, task):
         continuing = (incremental or self.warm_start) and hasattr(self, "classes_")
@@ -185,6 +188,7 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
             classes=classes,
             continuing=continuing,
         )
+        self._check_limits(X, sample_weight)
         objective = self._objective(X, NumPyEngine())
         T = objective.output.targets(y_enc, X.dtype)
         theta, rng, record = self._starting_point(
@@ -211,15 +215,10 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
     def _starting_point(self, layout, dtype, continuing, incremental):
         """``(theta, rng, record)`` a call starts from."""
         if continuing:
-            # training changes these in place: work on copies, so that a
-            # failed call leaves the stored ones as they were
-            rng = (
-                copy.deepcopy(self._rng)
-                if incremental
-                else check_random_state(self.random_state)
-            )
+            # changed in place: the transaction holds copies
+            rng = self._rng if incremental else check_random_state(self.random_state)
             theta = layout.pack(*self._get_layers(), dtype=dtype)
-            record = copy.deepcopy(self._record)
+            record = self._record
         else:
             rng = check_random_state(self.random_state)
             # initial weights first: no earlier draw may depend on n_samples
@@ -259,6 +258,16 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
             two_classes=not self._single_class,
         )
         return X, y_enc, sample_weight
+
+    def _check_limits(self, X, sample_weight):
+        """Fail fast: a network beyond memory, a penalty leaving nothing to learn."""
+        n_samples = X.shape[0]
+        rows = n_samples if self.solver == "lbfgs" else self._batch_size(n_samples)
+        units = [X.shape[1], *self._hidden_layer_sizes(), self._output_unit().n_outputs]
+        check_network_size(units, rows, X.dtype)
+        if self._alpha_per_weight_sum:
+            total = n_samples if sample_weight is None else float(sample_weight.sum())
+            check_penalty_scale(self.alpha, total * rows / n_samples, X.dtype)
 
     def _objective(self, X, engine):
         """The training objective for ``X``'s features and the fitted classes."""

@@ -72,12 +72,12 @@ class FitTask:
 
     def _on_epoch(self, theta, record):
         """End the epoch that just ran; begin the next unless training stops."""
-        stop = self._epoch.call_on_fit_task_end(
+        epoch, self._epoch = self._epoch, None  # ended once, even if a hook raises
+        stop = epoch.call_on_fit_task_end(
             estimator=self._estimator,
             **self._data,
             reconstruction_attributes=lambda: self._fitted_attributes(theta),
         )
-        self._epoch = None
         if not stop and self._n_epochs < self._max_epochs:
             self._begin_epoch(theta)
         return stop

@@ -11,6 +11,8 @@ import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
+from ._transaction import EpochCheckpoint
+
 
 def _divergence_error(loss):
     return ValueError(
@@ -122,6 +124,8 @@ def run_lbfgs(
         The objective at the solution.
     """
     theta = problem.theta
+    # the last complete iteration: Ctrl-C goes back to it
+    checkpoint = EpochCheckpoint(incremental=False)
 
     def callback(intermediate_result):
         if not np.isfinite(intermediate_result.fun):
@@ -131,6 +135,7 @@ def run_lbfgs(
         record.report(verbose)
         if on_epoch is not None and on_epoch(theta, record):
             raise StopIteration
+        checkpoint.commit(theta, record)
         if problem.converged(intermediate_result.x, tol):
             raise StopIteration
 
@@ -149,8 +154,8 @@ def run_lbfgs(
                 callback=callback,
             )
     except KeyboardInterrupt:
-        warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)
-        return record.loss_curve[-1] if record.loss_curve else np.nan
+        checkpoint.rollback(theta, record)  # re-raises before any iteration
+        return record.loss_curve[-1]
     return _outcome(problem, result, start)
 
 

@@ -118,7 +118,7 @@ def check_validation_split(validation_fraction, n_samples):
     ValueError
         If ``validation_fraction`` is 0, or the split (``ceil(fraction *
         n_samples)`` validation rows, as ``train_test_split`` makes it) leaves
-        fewer than 2 validation rows or no training row.
+        no training row.
     """
     if validation_fraction == 0:
         raise ValueError(
@@ -127,12 +127,9 @@ def check_validation_split(validation_fraction, n_samples):
             "set validation_fraction in (0, 1) (the default is 0.1), or "
             "early_stopping=False."
         )
+    # a validation set of fewer than 2 rows is refused after the split, as
+    # MLPClassifier does (a stratified split's own error comes first)
     n_validation = math.ceil(validation_fraction * n_samples)
-    if n_validation < 2:
-        raise ValueError(
-            "The validation set is too small. Increase 'validation_fraction' "
-            "or the size of your dataset."
-        )
     if n_validation >= n_samples:
         raise ValueError(
             f"validation_fraction={validation_fraction!r} holds out all "

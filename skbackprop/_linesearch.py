@@ -78,13 +78,20 @@ class BarzilaiBorwein:
             guard.loss(self._evaluated_loss)
         return loss
 
-    def commit(self, theta):
+    def commit(self, theta, record, checkpoint):
+        """The epoch is complete: the step ends inside the commit, so that
+        ``theta`` and the saved record describe the same epoch (the step's
+        start is the restore point: no copy of ``theta``)."""
+        checkpoint.commit(record, on_saved=self._end_step)
+
+    def _end_step(self):
         self._stepping = False
 
-    def restore(self, theta):
-        """Put ``theta`` back where the step in progress started."""
-        if self._stepping:
-            np.copyto(theta, self._theta_prev)
+    def rollback(self, theta, record, checkpoint):
+        if (
+            checkpoint.rollback(record) and self._stepping
+        ):  # re-raises before any commit
+            np.copyto(theta, self._theta_prev)  # back where the step started
             self._stepping = False
 
     def finish(self):
@@ -125,7 +132,7 @@ class BarzilaiBorwein:
         start, direction = self._theta_prev, self._grad_prev
         np.copyto(start, theta)
         np.copyto(direction, grad)
-        self._stepping = True  # theta may move from here on: restore() undoes it
+        self._stepping = True  # theta may move from here on: rollback undoes it
         self.learning_rate = step
         if step <= self.learning_rate_init:
             # the safe step needs no test: the next epoch evaluates it

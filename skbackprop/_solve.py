@@ -6,7 +6,6 @@ Two entry points, one per kind of solver: :func:`solve_lbfgs` and
 in place and returns the final loss.
 """
 
-import copy
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -14,6 +13,7 @@ from scipy import sparse
 from sklearn.metrics import accuracy_score
 
 from ._lbfgs import ScaledProblem, run_lbfgs
+from ._limits import check_validation_split
 from ._linesearch import BarzilaiBorwein
 from ._network import predict_scores
 from ._solvers import make_update_rule
@@ -94,10 +94,8 @@ def solve_epochs(estimator, objective, theta, data, rng, record, incremental, on
     batch_size = estimator._batch_size(X.shape[0])
     # partial_fit goes on with the state (velocity, moments, step size) of the
     # previous call; fit, warm or not, starts afresh
-    previous = getattr(estimator, "_optimizer", None) if incremental else None
-    if previous is not None:
-        state = copy.deepcopy(previous)
-    else:
+    state = getattr(estimator, "_optimizer", None) if incremental else None
+    if state is None:  # else changed in place: the transaction holds a copy
         state = _new_state(estimator, theta, X, sample_weight, batch_size, objective)
     if isinstance(state, BarzilaiBorwein):
         driver = state.bind(objective, X, T, sample_weight)
@@ -165,6 +163,7 @@ def split_validation(estimator, objective, data, rng):
     Returns the training part (:class:`TrainingData`) and the validation
     score, a function of the parameters.
     """
+    check_validation_split(estimator.validation_fraction, data.X.shape[0])
     indices = np.arange(data.X.shape[0])
     train, val = estimator._validation_split(indices, data, objective.output, rng)
     if val.size < 2:

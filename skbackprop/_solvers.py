@@ -109,6 +109,9 @@ class Adam(GradientDescent):
     \\frac{m}{\\sqrt{v} + \\epsilon}`. No learning-rate schedule applies.
     """
 
+    #: overwritten before every use: an epoch checkpoint need not copy it
+    checkpoint_scratch = ("_work",)
+
     def __init__(
         self,
         n_params,

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ._transaction import EpochCheckpoint
+
 # a loss this many times the first loss of the training (or 1) is divergence:
 # a stable step never multiplies the loss like this
 _EXPLOSION_FACTOR = 1e8
@@ -132,14 +134,13 @@ class MiniBatches:
         self.e = objective.engine
         shuffled = shuffle and batch_size < X.shape[0]
         self.order = self.e.shuffle_order(X) if shuffled else None
-        self.grad = self.last_good = None
+        self.grad = None
         self.learning_rate_init = rule.learning_rate_init
 
     def epoch(self, theta, guard):
         """One pass over the data; returns the mean of the batch losses."""
         if self.grad is None:
             self.grad = np.empty_like(theta)
-            self.last_good = theta.copy()
         e, grad = self.e, self.grad
         if self.order is not None:
             self.rng.shuffle(self.order)
@@ -157,13 +158,13 @@ class MiniBatches:
         guard.parameters(theta, e)
         return total / self.X.shape[0]
 
-    def commit(self, theta):
-        """The epoch is complete: Ctrl-C now restores these parameters."""
-        self.last_good[...] = theta
+    def commit(self, theta, record, checkpoint):
+        """The epoch is complete: Ctrl-C now restores the model, the update
+        rule's state and the generator to this point."""
+        checkpoint.commit(theta, record, self.rule, self.rng)
 
-    def restore(self, theta):
-        if self.last_good is not None:
-            theta[...] = self.last_good
+    def rollback(self, theta, record, checkpoint):
+        checkpoint.rollback(theta, record, self.rule, self.rng)
 
     def finish(self):
         pass
@@ -218,12 +219,13 @@ def run_epochs(
         Whether a stopping rule (not ``max_iter``) ended training.
     """
     guard = DivergenceGuard(record, driver.learning_rate_init)
+    # the state after the last complete epoch: Ctrl-C in fit goes back to it
+    checkpoint = EpochCheckpoint(incremental)
     n_samples = driver.X.shape[0]
     try:
         with np.errstate(over="ignore", invalid="ignore"), threads:
             for _ in range(1 if incremental else max_iter):
                 loss = driver.epoch(theta, guard)
-                driver.commit(theta)
                 record.t += n_samples
                 score = None if validation_score is None else validation_score(theta)
                 record.end_epoch(loss, theta, score)
@@ -233,9 +235,9 @@ def run_epochs(
                     record, driver, n_iter_no_change, verbose, on_epoch, theta
                 ):
                     return True
+                driver.commit(theta, record, checkpoint)
     except KeyboardInterrupt:
-        driver.restore(theta)
-        warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)
+        driver.rollback(theta, record, checkpoint)  # re-raises unless restored
         return True
     finally:
         driver.finish()

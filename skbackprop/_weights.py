@@ -62,7 +62,17 @@ def _check_range(weights, dtype):
         )
 
 
-def combined_weights(sample_weight, class_weight, X, y_enc, classes, *, incremental):
+def combined_weights(
+    sample_weight,
+    class_weight,
+    X,
+    y_enc,
+    classes,
+    *,
+    incremental,
+    multilabel=False,
+    two_classes=True,
+):
     """``sample_weight`` times the weight of each sample's class.
 
     Parameters
@@ -80,6 +90,11 @@ def combined_weights(sample_weight, class_weight, X, y_enc, classes, *, incremen
         The sorted labels (``classes_``).
     incremental : bool
         True in ``partial_fit``.
+    multilabel : bool, default=False
+        ``y_enc`` is an indicator matrix: weights are per sample only, and
+        ``class_weight`` must be None.
+    two_classes : bool, default=True
+        Require samples of two classes among the weighted ones in ``fit``.
 
     Returns
     -------
@@ -94,6 +109,11 @@ def combined_weights(sample_weight, class_weight, X, y_enc, classes, *, incremen
         zero, one class only with non-zero weight in ``fit``, 'balanced' in
         ``partial_fit``.
     """
+    if multilabel and class_weight is not None:
+        raise ValueError(
+            "class_weight must be None for multilabel y: weight the samples "
+            "with sample_weight instead."
+        )
     if sample_weight is None and class_weight is None:
         return None
     # float64 first: a cast to float32 of a value beyond its range would warn
@@ -110,7 +130,11 @@ def combined_weights(sample_weight, class_weight, X, y_enc, classes, *, incremen
             "The sample weights (times class_weight) are all zero: there is "
             "nothing to fit."
         )
-    if not incremental and np.unique(y_enc[weights > 0]).size < 2:
+    if (
+        two_classes
+        and not (incremental or multilabel)
+        and np.unique(y_enc[weights > 0]).size < 2
+    ):
         raise ValueError(
             "Only one class has a non-zero sample weight; a classifier needs "
             "samples of at least 2 classes."

@@ -77,7 +77,9 @@ def test_reference_engine_gradient_matches_finite_differences(activation, output
     for i in range(theta.size):
         step = np.zeros_like(theta)
         step[i] = eps
-        up, _ = _evaluate(engine, layout, activation, output, theta + step, X, T, w, True)
+        up, _ = _evaluate(
+            engine, layout, activation, output, theta + step, X, T, w, True
+        )
         down, _ = _evaluate(
             engine, layout, activation, output, theta - step, X, T, w, True
         )

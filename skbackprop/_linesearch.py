@@ -19,8 +19,6 @@ of the loss along the gradient, never below ``learning_rate_init``
 
 import math
 
-import numpy as np
-
 
 class BarzilaiBorwein:
     """The line-searched full-batch driver, and its state between calls.
@@ -67,7 +65,7 @@ class BarzilaiBorwein:
     def epoch(self, theta, guard):
         """One step whose size is searched; returns the loss before it."""
         if self._grad is None:
-            self._grad = np.empty_like(theta)
+            self._grad = self._objective.engine.empty_like(theta)
         loss, self._evaluated_loss = self._evaluated_loss, None
         if loss is None:  # else the last step's test evaluated it, grad included
             loss = self._evaluate(theta, self._grad)
@@ -84,7 +82,7 @@ class BarzilaiBorwein:
     def restore(self, theta):
         """Put ``theta`` back where the step in progress started."""
         if self._stepping:
-            np.copyto(theta, self._theta_prev)
+            theta[...] = self._theta_prev
             self._stepping = False
 
     def finish(self):
@@ -99,8 +97,8 @@ class BarzilaiBorwein:
 
     def _bb_step(self, theta, grad, e):
         """The next Barzilai-Borwein step; the last step when it is undefined."""
-        s = np.subtract(theta, self._theta_prev, out=self._theta_prev)
-        y = np.subtract(grad, self._grad_prev, out=self._grad_prev)
+        s = e.subtract(theta, self._theta_prev, out=self._theta_prev)
+        y = e.subtract(grad, self._grad_prev, out=self._grad_prev)
         ss, sy, yy = e.dot(s, s), e.dot(s, y), e.dot(y, y)
         # no positive curvature seen, or products beyond the float range
         if not (sy > 0 and yy > 0 and ss < math.inf and yy < math.inf):
@@ -119,12 +117,12 @@ class BarzilaiBorwein:
             step = self._bb_step(theta, grad, e)
         else:
             step = self.learning_rate_init
-            self._theta_prev = np.empty_like(theta)
-            self._grad_prev = np.empty_like(grad)
+            self._theta_prev = e.empty_like(theta)
+            self._grad_prev = e.empty_like(grad)
         self.n_steps += 1
         start, direction = self._theta_prev, self._grad_prev
-        np.copyto(start, theta)
-        np.copyto(direction, grad)
+        start[...] = theta
+        direction[...] = grad
         self._stepping = True  # theta may move from here on: restore() undoes it
         self.learning_rate = step
         if step <= self.learning_rate_init:
@@ -134,7 +132,7 @@ class BarzilaiBorwein:
         bound = max(self.recent_losses)
         grad_sq = e.dot(direction, direction)
         while True:
-            np.copyto(theta, start)
+            theta[...] = start
             e.axpy(-step, direction, theta)
             trial_loss = self._evaluate(theta, grad)
             if trial_loss <= bound - self.gamma * step * grad_sq:

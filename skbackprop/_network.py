@@ -198,7 +198,11 @@ class Objective:
         """The :math:`\\lambda` of a batch."""
         if not self.alpha_per_weight_sum:
             return self.alpha
-        weight_sum = n_samples if sample_weight is None else sample_weight.sum()
+        weight_sum = (
+            n_samples
+            if sample_weight is None
+            else self.engine.weight_sum(sample_weight)
+        )
         return self.alpha / weight_sum
 
     def block_rows(self, X, dtype):

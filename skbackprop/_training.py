@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._array_api import get_namespace
 
 # a loss this many times the first loss of the training (or 1) is divergence:
 # a stable step never multiplies the loss like this
@@ -52,7 +53,7 @@ class Record:
                 self.no_improvement_count = 0
             if validation_score > self.best_validation_score:
                 self.best_validation_score = validation_score
-                self.best_theta = theta.copy()
+                self.best_theta = _copy(theta)
         else:
             if loss > self.best_loss - self.tol:
                 self.no_improvement_count += 1
@@ -66,6 +67,12 @@ class Record:
             print(f"Iteration {self.n_iter}, loss = {self.loss_curve[-1]:.8f}")
             if self.early_stopping:
                 print(f"Validation score: {self.validation_scores[-1]:f}")
+
+
+def _copy(theta):
+    """A copy of ``theta`` in its own namespace, on its device."""
+    xp, _ = get_namespace(theta)
+    return xp.asarray(theta, copy=True)
 
 
 def divergence_error(epoch, loss, learning_rate_init):
@@ -138,8 +145,8 @@ class MiniBatches:
     def epoch(self, theta, guard):
         """One pass over the data; returns the mean of the batch losses."""
         if self.grad is None:
-            self.grad = np.empty_like(theta)
-            self.last_good = theta.copy()
+            self.grad = self.e.empty_like(theta)
+            self.last_good = self.e.copy(theta)
         e, grad = self.e, self.grad
         if self.order is not None:
             self.rng.shuffle(self.order)

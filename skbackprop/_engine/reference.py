@@ -16,6 +16,48 @@ from scipy.special import expit
 class ReferenceEngine:
     """Plain NumPy: every operation returns a new array."""
 
+    # crossing to and from the host: NumPy arrays are already there -----------
+    float_dtypes = [np.float64, np.float32]
+
+    @staticmethod
+    def to_host(a):
+        return a
+
+    @staticmethod
+    def from_host(a):
+        return a
+
+    @staticmethod
+    def set_from_host(dst, a):
+        dst[...] = a
+
+    @staticmethod
+    def host_dtype(dtype):
+        return dtype
+
+    @staticmethod
+    def empty_like(x):
+        return np.empty_like(x)
+
+    @staticmethod
+    def copy(x):
+        return x.copy()
+
+    @staticmethod
+    def take(A, index):
+        """Rows ``index`` of ``A`` (or None), a new array."""
+        return None if A is None else A[index]
+
+    @staticmethod
+    def fresh():
+        """A new engine of this kind, with no arrays of its own yet."""
+        return ReferenceEngine()
+
+    @staticmethod
+    def weight_sum(w):
+        """``sum(w)``, the raw weight of a batch (the penalty's convention)."""
+        return w.sum()
+
     def workspace(self, name, shape, dtype):
         return np.empty(shape, dtype=dtype)
 

@@ -6,9 +6,14 @@ scikit-learn's own ``check_array_api_input`` and namespace checks run in
 values, and cover partial_fit, warm_start, early stopping and weights.
 """
 
+import doctest
 import importlib.util
+import json
 import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -346,3 +351,54 @@ def test_convergence_warning_class_is_scikit_learns():
     with config_context(array_api_dispatch=True):
         with pytest.warns(ConvergenceWarning):
             MLPBackprop(hidden_layer_sizes=(3,), max_iter=2).fit(_strict(X), _strict(y))
+
+
+# the guide's example and the GPU benchmark, on array-api-strict ------------------
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning:array_api_strict")
+def test_guide_example_runs():
+    page = ROOT / "docs" / "guide" / "gpu.rst"
+    if not page.exists():
+        pytest.skip("the docs are not in this checkout")
+    # StandardScaler's first partial variance divides 0 by 0 on array-api-strict
+    result = doctest.testfile(str(page), module_relative=False, verbose=False)
+    assert result.attempted > 5
+    assert result.failed == 0
+
+
+def test_gpu_benchmark_smoke_run(tmp_path):
+    output = tmp_path / "gpu.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "gpu.py"),
+            "--smoke",
+            "--namespace",
+            "array_api_strict",
+            "--workload",
+            "mlp",
+            "lbfgs",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "SCIPY_ARRAY_API": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ratios and targets" in done.stdout
+    report = json.loads(output.read_text())
+    epochs = report["mlp"]["seconds_per_epoch"]
+    assert set(epochs) == {"MLPBackprop device", "MLPBackprop CPU", "MLPClassifier CPU"}
+    assert all(median > 0 for median, _ in epochs.values())
+    assert report["lbfgs"]["iterations"]["ours"] >= 1
+    ratio = report["ratios"]["lbfgs: LogisticRegression CPU fit / device fit"]
+    fits = report["lbfgs"]["seconds_per_fit"]
+    assert ratio == pytest.approx(
+        fits["LogisticRegression lbfgs CPU"][0]
+        / fits["SoftmaxClassifier lbfgs device"][0]
+    )

@@ -54,16 +54,16 @@ def like(a, reference):
     return move_to(np.ascontiguousarray(a), xp=xp, device=device)
 
 
-def move_fitted(estimator, engine):
+def move_fitted(estimator, move):
     """Put the estimator's fitted float arrays (``coef_``, ``coefs_``, ...,
-    not ``classes_``) in the engine's namespace, on its device."""
+    not ``classes_``) where ``move`` (NumPy array -> array) puts them."""
     for name, value in list(vars(estimator).items()):
         if name.startswith("_") or not name.endswith("_") or name == "classes_":
             continue
         if _is_float_array(value):
-            setattr(estimator, name, engine.from_host(value))
+            setattr(estimator, name, move(value))
         elif isinstance(value, list) and value and all(map(_is_float_array, value)):
-            setattr(estimator, name, [engine.from_host(v) for v in value])
+            setattr(estimator, name, [move(v) for v in value])
 
 
 def _is_float_array(value):

@@ -215,7 +215,7 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         del objective
         engine = engine.fresh()  # without the training's workspaces
         self._set_layers(*layout.unpack(engine.to_host(theta)))
-        move_fitted(self, engine)
+        move_fitted(self, engine.from_host)
         self._set_training_attributes(record, loss, rng, state)
         task.end()
         return self

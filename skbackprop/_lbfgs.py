@@ -65,7 +65,7 @@ class ScaledProblem:
         # theta = d * u, computed in float64 and rounded to theta's dtype
         self.e.set_from_host(self.work, self.to_theta(u))
         with self.products():
-            loss = self.objective(self.work, *self.data, self.grad)
+            loss = float(self.objective(self.work, *self.data, self.grad))
         if self.start_loss is None:
             self.start_loss = loss
         grad = self._grad_host = self.e.to_host(self.grad)

@@ -60,7 +60,8 @@ class BarzilaiBorwein:
         return self
 
     def _evaluate(self, theta, grad):
-        return self._objective(theta, self.X, self.T, self.sample_weight, grad)
+        # a float: the search compares losses
+        return float(self._objective(theta, self.X, self.T, self.sample_weight, grad))
 
     def epoch(self, theta, guard):
         """One step whose size is searched; returns the loss before it."""

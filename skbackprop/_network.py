@@ -140,7 +140,7 @@ def penalty(theta, grad, lam, layout, e):
     weights (not the biases); adds its gradient :math:`\\lambda W` to ``grad``."""
     weights = layout.weights(theta)
     e.axpy(lam, weights, layout.weights(grad))
-    return 0.5 * lam * e.dot(weights, weights)
+    return 0.5 * lam * e.squared_norm(weights)
 
 
 class Objective:

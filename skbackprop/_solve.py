@@ -58,9 +58,10 @@ class TrainingData:
 def solve_lbfgs(estimator, objective, theta, data, record, on_epoch):
     """Minimise the objective with L-BFGS-B; ``theta`` ends at the solution."""
     layout, engine, X = objective.layout, objective.engine, data.X
-    # the statistics of the scaling are computed on the host
     scaling = (
-        lbfgs_scaling(layout, engine.to_host(X)) if estimator._scale_lbfgs else None
+        lbfgs_scaling(layout, X, rms=engine.column_rms(X))
+        if estimator._scale_lbfgs
+        else None
     )
     run, products = engine.lbfgs_threads(
         layout.layer_units, objective.block_rows(X, theta.dtype), X

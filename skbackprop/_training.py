@@ -148,19 +148,31 @@ class MiniBatches:
             self.grad = self.e.empty_like(theta)
             self.last_good = self.e.copy(theta)
         e, grad = self.e, self.grad
+        order = None
         if self.order is not None:
-            self.rng.shuffle(self.order)
-        total = 0.0
-        for batch in _batches(self.X.shape[0], self.batch_size, self.order):
+            self.rng.shuffle(self.order)  # on the host: NumPy's permutation
+            order = e.batch_order(self.order)
+        losses, sizes = [], []
+        for batch in _batches(self.X.shape[0], self.batch_size, order):
             X = e.rows(self.X, batch, "X")
             T = e.rows(self.T, batch, "T")
             w = e.rows(self.sample_weight, batch, "w")
             # forward, loss and backward
             loss = self.objective(theta, X, T, w, grad)
-            guard.loss(loss)
-            total += loss * X.shape[0]
+            losses.append(loss)
+            sizes.append(X.shape[0])
+            if not e.lazy_scalars:  # checked before the step that would use it
+                guard.loss(loss)
             # update
             self.rule.step(theta, grad, e)
+        if e.lazy_scalars:
+            # a device's losses are read once an epoch: reading one waits for it
+            losses = e.to_floats(losses)
+            for loss in losses:
+                guard.loss(loss)
+        total = 0.0
+        for loss, size in zip(losses, sizes, strict=True):
+            total += loss * size
         guard.parameters(theta, e)
         return total / self.X.shape[0]
 

@@ -291,7 +291,7 @@ def test_engine_gradient_equals_reference():
                 engine.from_host(w),
                 grad_device,
             )
-            assert loss_device == pytest.approx(loss, rel=1e-12)
+            assert float(loss_device) == pytest.approx(loss, rel=1e-12)
             assert_allclose(_numpy(grad_device), grad, rtol=1e-10, atol=1e-14)
 
 
@@ -396,9 +396,90 @@ def test_gpu_benchmark_smoke_run(tmp_path):
     assert set(epochs) == {"MLPBackprop device", "MLPBackprop CPU", "MLPClassifier CPU"}
     assert all(median > 0 for median, _ in epochs.values())
     assert report["lbfgs"]["iterations"]["ours"] >= 1
+    # both fits reach the same optimum (the same objective, C = 1 / (alpha n))
+    objective = report["lbfgs"]["objective"]
+    assert objective["ours"] == pytest.approx(objective["peer"], rel=1e-3)
     ratio = report["ratios"]["lbfgs: LogisticRegression CPU fit / device fit"]
     fits = report["lbfgs"]["seconds_per_fit"]
     assert ratio == pytest.approx(
         fits["LogisticRegression lbfgs CPU"][0]
         / fits["SoftmaxClassifier lbfgs device"][0]
     )
+
+
+class _EpochModels:
+    """A callback keeping the model of every epoch (scikit-learn >= 1.9)."""
+
+    max_propagation_depth = None
+
+    def __init__(self):
+        self.models = []
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context, **kwargs):
+        pass
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None, **kwargs):
+        if context.task_name == "epoch" and fitted_estimator is not None:
+            self.models.append(fitted_estimator)
+        return False
+
+
+@pytest.mark.parametrize("cls", [SoftmaxClassifier, MLPBackprop])
+def test_callbacks_see_models_on_the_device(cls):
+    pytest.importorskip("sklearn.callback")
+    X, y = _data()
+    recorder = _EpochModels()
+    est = cls(solver="adam", max_iter=3, random_state=0).set_callbacks(recorder)
+    with config_context(array_api_dispatch=True):
+        fitted = est.fit(_strict(X), _strict(y))
+        assert len(recorder.models) == 3
+        last = recorder.models[-1]
+        for got, expected in zip(_layers(last), _layers(fitted), strict=True):
+            _assert_on_device(got)
+            assert_allclose(_numpy(got), _numpy(expected))
+        _assert_on_device(last.predict_proba(_strict(X)))
+
+
+def test_column_rms_on_the_device_equals_the_host():
+    from skbackprop._step_size import column_rms
+
+    X = _data()[0] * np.array([1e-3, 1.0, 10.0, 1e3, 1e5, 0.0])
+    engine = ArrayAPIEngine(xps, DEVICE)
+    got = engine.column_rms(engine.from_host(X), chunk_rows=7)
+    assert got.dtype == np.float64
+    assert_allclose(got, column_rms(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [SoftmaxClassifier, LogisticRegressionGD])
+def test_lbfgs_on_scaled_variables_matches_numpy(cls):
+    # features of very different sizes: L-BFGS runs on scaled variables
+    X, y = _data()
+    X = X * np.array([1.0, 1e3, 1e-2, 50.0, 1.0, 1e4])
+    reference, fitted = _fit_both(cls(solver="lbfgs", max_iter=50), X, y)
+    assert fitted.n_iter_ == reference.n_iter_
+    assert_allclose(_numpy(fitted.coef_), reference.coef_, rtol=1e-6, atol=1e-12)
+    assert_allclose(fitted.loss_curve_, reference.loss_curve_, rtol=1e-9)
+
+
+def test_device_model_pickles_and_continues():
+    import pickle
+
+    X, y = _data()
+    with config_context(array_api_dispatch=True):
+        fitted = MLPBackprop(hidden_layer_sizes=(5,), max_iter=3, random_state=0)
+        fitted.partial_fit(_strict(X), _strict(y), classes=np.unique(y))
+        loaded = pickle.loads(pickle.dumps(fitted))
+        _assert_on_device(loaded.coefs_[0])
+        for model in (fitted, loaded):
+            model.partial_fit(_strict(X), _strict(y))
+        assert_allclose(_numpy(loaded.coefs_[0]), _numpy(fitted.coefs_[0]))
+        assert_allclose(
+            _numpy(loaded.predict_proba(_strict(X))),
+            _numpy(fitted.predict_proba(_strict(X))),
+        )

@@ -74,6 +74,35 @@ class ArrayAPIEngine:
         """A new engine of this kind, with no arrays of its own yet."""
         return ArrayAPIEngine(self.xp, self.device)
 
+    # scalars stay on the device until read: reading one waits for the device
+    lazy_scalars = True
+
+    def to_floats(self, values):
+        """Python floats of a list of scalars, read in one transfer."""
+        xp = self.xp
+        stacked = xp.stack(
+            [xp.asarray(v, dtype=self._wide, device=self.device) for v in values]
+        )
+        return [float(v) for v in self.to_host(stacked)]
+
+    def batch_order(self, order):
+        """The shuffled order on the device, once an epoch."""
+        return self.xp.asarray(order, device=self.device)
+
+    def column_rms(self, X, chunk_rows=16384):
+        """Root mean square of each column of ``X``, computed on the device by
+        chunks of rows, returned as a float64 NumPy vector."""
+        xp = self.xp
+        largest = max(float(xp.max(X)), -float(xp.min(X))) or 1.0
+        squares = xp.zeros(X.shape[1], dtype=self._wide, device=self.device)
+        n_samples = X.shape[0]
+        for start in range(0, n_samples, chunk_rows):
+            stop = min(start + chunk_rows, n_samples)
+            rows = xp.astype(X[start:stop, ...], self._wide) / largest
+            squares += xp.sum(rows * rows, axis=0)
+        rms = largest * xp.sqrt(squares / X.shape[0])
+        return self.to_host(rms).astype(np.float64)
+
     # arrays --------------------------------------------------------------------
     def workspace(self, name, shape, dtype):
         return self.xp.empty(shape, dtype=dtype, device=self.device)
@@ -191,12 +220,16 @@ class ArrayAPIEngine:
     def weight_sum(self, w):
         return float(self.xp.sum(self.xp.astype(w, self._wide)))
 
+    # the loss's terms: scalars on the device (``to_floats`` reads them)
     def mean(self, v):
-        return float(self.xp.sum(self.xp.astype(v, self._wide))) / v.shape[0]
+        return self.xp.sum(self.xp.astype(v, self._wide)) / v.shape[0]
 
     def weighted_sum(self, v, w):
         xp = self.xp
-        return float(xp.sum(xp.astype(v, self._wide) * xp.astype(w, self._wide)))
+        return xp.sum(xp.astype(v, self._wide) * xp.astype(w, self._wide))
+
+    def squared_norm(self, x):
+        return self.xp.sum(self.xp.astype(x, self._wide) ** 2)
 
     def row_sum64(self, A):
         return self.xp.sum(self.xp.astype(A, self._wide), axis=1)
@@ -216,10 +249,10 @@ class ArrayAPIEngine:
 
     # rows of the data ----------------------------------------------------------
     def rows(self, A, batch, name):
-        """Rows ``batch`` (a slice, or a NumPy index array drawn on the host)."""
+        """Rows ``batch`` (a slice, or indices on the device: ``batch_order``)."""
         if A is None or isinstance(batch, slice):
             return None if A is None else A[batch, ...]
-        return self.take(A, batch)
+        return self.xp.take(A, batch, axis=0)
 
     def shuffle_order(self, X):
         # on the host: the same permutations as NumPy's from the same seed

@@ -30,6 +30,7 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit
 
+from .._step_size import column_rms
 from . import threads
 from .blas import SINGLE_THREAD_BELOW, axpy, product, scale
 from .sparse import (
@@ -120,6 +121,28 @@ class NumPyEngine:
     def take(A, index):
         """Rows ``index`` of ``A`` (or None), a new array."""
         return None if A is None else A[index]
+
+    #: losses are floats at once (reading them costs nothing)
+    lazy_scalars = False
+
+    @staticmethod
+    def to_floats(values):
+        return [float(v) for v in values]
+
+    @staticmethod
+    def batch_order(order):
+        """The shuffled sample order, where the batches' rows are taken."""
+        return order
+
+    @staticmethod
+    def squared_norm(x):
+        """``x @ x``, a float."""
+        return float(x @ x)
+
+    @staticmethod
+    def column_rms(X):
+        """Root mean square of each column of ``X`` (float64, on the host)."""
+        return column_rms(X)
 
     @staticmethod
     def fresh():

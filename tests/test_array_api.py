@@ -311,38 +311,57 @@ def test_engine_is_stable_at_extreme_scores():
 
 def _library_devices():
     if importlib.util.find_spec("torch") is None:
+        reason = "torch not installed"
         yield pytest.param(
-            None, None, id="torch", marks=pytest.mark.skip(reason="torch not installed")
+            None, None, id="torch", marks=pytest.mark.skip(reason=reason)
         )
     else:
         yield pytest.param("torch", "cpu", id="torch-cpu")
         yield pytest.param("torch", "cuda", id="torch-cuda")
     if importlib.util.find_spec("cupy") is None:
-        yield pytest.param(
-            None, None, id="cupy", marks=pytest.mark.skip(reason="cupy not installed")
-        )
+        reason = "cupy not installed"
+        yield pytest.param(None, None, id="cupy", marks=pytest.mark.skip(reason=reason))
     else:
-        yield pytest.param("cupy", None, id="cupy")
+        yield pytest.param("cupy", "cuda", id="cupy")
+
+
+def _library_array(library, device_name):
+    """A function NumPy array -> array of ``library`` on ``device_name``; skips
+    where the device is missing (a CUDA build of torch may have no GPU)."""
+    if library == "torch":
+        import torch
+
+        if device_name == "cuda" and not torch.cuda.is_available():
+            pytest.skip("torch has no CUDA device here")
+        return lambda a: torch.asarray(a, device=device_name)
+    import cupy
+
+    try:
+        cupy.cuda.runtime.getDeviceCount()
+    except Exception as error:  # cupy raises its own CUDA errors
+        pytest.skip(f"cupy has no CUDA device here: {error}")
+    return cupy.asarray
 
 
 @pytest.mark.parametrize("library, device_name", list(_library_devices()))
 @pytest.mark.parametrize("est", ESTIMATORS, ids=_id)
 def test_other_libraries_match_numpy(library, device_name, est):
-    from sklearn.utils._array_api import _array_api_for_tests
-
-    # skips itself where the library or the device is missing
-    xp, device = _array_api_for_tests(library, device_name, "float32")
+    to_library = _library_array(library, device_name)
     X, y = _data(dtype=np.float32)
     reference = clone(est).fit(X, y)
+    X_device = to_library(X)
     with config_context(array_api_dispatch=True):
-        X_device = xp.asarray(X, device=device)
-        fitted = clone(est).fit(X_device, xp.asarray(y, device=device))
+        xp, _, device = get_namespace_and_device(X_device)
+        fitted = clone(est).fit(X_device, to_library(y))
         P = fitted.predict_proba(X_device)
+        labels = fitted.predict(X_device)
     for got, expected in zip(_layers(fitted), _layers(reference), strict=True):
         _assert_on_device(got, xp, device)
         assert_allclose(_numpy(got), expected, rtol=1e-2, atol=2e-3)
     _assert_on_device(P, xp, device)
     assert_allclose(_numpy(P), reference.predict_proba(X), rtol=1e-2, atol=2e-3)
+    _assert_on_device(labels, xp, device)
+    assert (_numpy(labels) == reference.predict(X)).mean() > 0.95
 
 
 def test_convergence_warning_class_is_scikit_learns():
@@ -483,3 +502,21 @@ def test_device_model_pickles_and_continues():
             _numpy(loaded.predict_proba(_strict(X))),
             _numpy(fitted.predict_proba(_strict(X))),
         )
+
+
+def test_mixed_namespaces_follow_x():
+    # y and sample_weight of another namespace or device move to X's
+    X, y = _data()
+    w = np.linspace(0.5, 1.5, y.size)
+    reference = SoftmaxClassifier(max_iter=10).fit(X, y, sample_weight=w)
+    with config_context(array_api_dispatch=True):
+        on_device = SoftmaxClassifier(max_iter=10).fit(
+            _strict(X), y, sample_weight=xps.asarray(w)
+        )
+        on_numpy = SoftmaxClassifier(max_iter=10).fit(
+            X, _strict(y), sample_weight=_strict(w)
+        )
+    _assert_on_device(on_device.coef_)
+    assert isinstance(on_numpy.coef_, np.ndarray)
+    for fitted in (on_device, on_numpy):
+        assert_allclose(_numpy(fitted.coef_), reference.coef_, rtol=1e-6, atol=1e-12)

@@ -47,6 +47,7 @@ class ArrayAPIEngine:
         # sums of losses accumulate in the widest float the device has
         self._wide = _max_precision_float_dtype(xp, device)
         self._index = (None, None)
+        self._classes = None  # arange(n_classes) of one_hot, made once
 
     # crossing to and from the host -------------------------------------------
     def to_host(self, a):
@@ -161,8 +162,10 @@ class ArrayAPIEngine:
         return self.xp.sum(E, axis=1)
 
     def one_hot(self, y, S):
-        classes = self.xp.arange(S.shape[1], device=self.device)
-        return self.xp.astype(y[:, None] == classes, S.dtype)
+        n_classes = S.shape[1]
+        if self._classes is None or self._classes.shape[0] != n_classes:
+            self._classes = self.xp.arange(n_classes, device=self.device)
+        return self.xp.astype(y[:, None] == self._classes, S.dtype)
 
     def pick(self, S, Y):
         return self.xp.sum(Y * S, axis=1)
@@ -171,12 +174,9 @@ class ArrayAPIEngine:
         P -= Y
         return P
 
-    # element-wise: new arrays, except ``subtract`` into ``out`` ----------------
+    # element-wise: new arrays (the math uses the result, not ``out``) -------
     def subtract(self, A, B, out=None):
-        if out is None:
-            return A - B
-        out[...] = A - B
-        return out
+        return A - B
 
     def exp(self, x, out=None):
         return self.xp.exp(x)

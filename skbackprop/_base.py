@@ -303,13 +303,22 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         Used by :func:`skbackprop.check_gradients`; validates like ``fit``.
         """
         fitted = hasattr(self, "classes_")
+        # a diagnostic: computed on the host, whatever the data's device
         X, y_enc, sample_weight = self._validate_training_data(
-            X, y, sample_weight, incremental=False, classes=None, continuing=fitted
+            to_host(X),
+            to_host(y),
+            to_host(sample_weight),
+            incremental=False,
+            classes=None,
+            continuing=fitted,
         )
         objective = self._objective(X, NumPyEngine())
         T = objective.output.targets(y_enc, X.dtype)
         if fitted:
-            theta = objective.layout.pack(*self._get_layers(), dtype=X.dtype)
+            coefs, intercepts = self._get_layers()
+            theta = objective.layout.pack(
+                [to_host(c) for c in coefs], [to_host(b) for b in intercepts], X.dtype
+            )
         else:
             rng = check_random_state(self.random_state)
             theta = self._init_theta(objective.layout, rng, X.dtype)

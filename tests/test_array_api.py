@@ -520,3 +520,15 @@ def test_mixed_namespaces_follow_x():
     assert isinstance(on_numpy.coef_, np.ndarray)
     for fitted in (on_device, on_numpy):
         assert_allclose(_numpy(fitted.coef_), reference.coef_, rtol=1e-6, atol=1e-12)
+
+
+def test_check_gradients_of_a_device_model():
+    from skbackprop import check_gradients
+
+    X, y = _data()
+    with config_context(array_api_dispatch=True):
+        fitted = MLPBackprop(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+        fitted.fit(_strict(X), _strict(y))
+        report = check_gradients(fitted, _strict(X[:20]), _strict(y[:20]))
+    assert report.passed
+    assert report.max_rel_error < 1e-6

@@ -369,6 +369,9 @@ def main(argv=None):
     ns = Namespace(args.namespace, args.device)
     report = {"preset": preset, "environment": environment(ns), "ratios": {}}
     print(f"device: {ns.description}; sizes: {preset}")
+    for lib in report["environment"]["blas"]:
+        api, kernel = lib.get("internal_api"), lib.get("architecture", "?")
+        print(f"CPU BLAS: {api} {kernel}, {lib['num_threads']} threads")
     if "mlp" in args.workload:
         bench_mlp(ns, mlp_rows, hidden, args, report)
     if "lbfgs" in args.workload:

@@ -10,10 +10,10 @@ input without dispatch) by the NumPy engine, unchanged.
 
 import numpy as np
 from scipy import sparse
-from sklearn import get_config
+from sklearn import config_context, get_config
+from sklearn.externals import array_api_compat
 from sklearn.utils._array_api import (
     _is_numpy_namespace,
-    get_namespace,
     get_namespace_and_device,
     move_to,
 )
@@ -36,12 +36,16 @@ def engine_for(X):
 def to_host(a):
     """``a`` (an array of any namespace, or None) as a NumPy array, or as it is
     when it is not an array (a list, a DataFrame)."""
-    if a is None or sparse.issparse(a):
+    if (
+        a is None
+        or isinstance(a, np.ndarray)
+        or sparse.issparse(a)
+        or not array_api_compat.is_array_api_obj(a)
+    ):
         return a
-    xp, is_array_api = get_namespace(a)
-    if not is_array_api or _is_numpy_namespace(xp):
-        return a
-    return move_to(a, xp=np, device="cpu")
+    # also without dispatch: a model fitted on a device may go on on the host
+    with config_context(array_api_dispatch=True):
+        return move_to(a, xp=np, device="cpu")
 
 
 def like(a, reference):

@@ -13,6 +13,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.metrics import accuracy_score
 
+from ._array_api import to_host
 from ._lbfgs import ScaledProblem, run_lbfgs
 from ._linesearch import BarzilaiBorwein
 from ._network import predict_scores
@@ -106,10 +107,11 @@ def solve_epochs(estimator, objective, theta, data, rng, record, incremental, on
         state = copy.deepcopy(previous)
     else:
         state = _new_state(estimator, theta, X, sample_weight, batch_size, objective)
-    # the update rule's vectors (velocity, moments) live with theta
+    # the update rule's vectors (velocity, moments) live with theta, also when
+    # the previous call ran in another namespace
     for name, value in vars(state).items():
-        if isinstance(value, np.ndarray):
-            setattr(state, name, objective.engine.from_host(value))
+        if hasattr(value, "__array_namespace__"):
+            setattr(state, name, objective.engine.from_host(to_host(value)))
     if isinstance(state, BarzilaiBorwein):
         driver = state.bind(objective, X, T, sample_weight)
     else:

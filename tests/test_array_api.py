@@ -161,10 +161,11 @@ def test_binary_with_sample_and_class_weights(cls):
         assert_allclose(_numpy(got), expected, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
-@pytest.mark.parametrize("cls", [SoftmaxClassifier, MLPBackprop])
-def test_early_stopping_matches_numpy(cls, solver):
-    X, y = _data(n_samples=150)
+@pytest.mark.parametrize("cls", [SoftmaxClassifier, LogisticRegressionGD, MLPBackprop])
+def test_early_stopping_matches_numpy(cls, solver, n_classes):
+    X, y = _data(n_classes=n_classes, n_samples=150)
     est = cls(solver=solver, early_stopping=True, max_iter=30, random_state=0)
     reference, fitted = _fit_both(est, X, y)
     assert fitted.validation_scores_ == reference.validation_scores_
@@ -532,3 +533,20 @@ def test_check_gradients_of_a_device_model():
         report = check_gradients(fitted, _strict(X[:20]), _strict(y[:20]))
     assert report.passed
     assert report.max_rel_error < 1e-6
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_across_namespaces(solver):
+    # a model trained on one side goes on training on the other
+    X, y = _data()
+    reference = MLPBackprop(hidden_layer_sizes=(5,), solver=solver, random_state=0)
+    mixed = clone(reference)
+    for step in range(3):
+        reference.partial_fit(X, y, classes=np.unique(y))
+        if step == 1:
+            with config_context(array_api_dispatch=True):
+                mixed.partial_fit(_strict(X), _strict(y), classes=np.unique(y))
+        else:
+            mixed.partial_fit(X, y, classes=np.unique(y))
+    assert isinstance(mixed.coefs_[0], np.ndarray)
+    assert_allclose(mixed.coefs_[0], reference.coefs_[0], rtol=1e-6, atol=1e-12)

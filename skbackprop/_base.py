@@ -15,11 +15,13 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
+from sklearn.utils._array_api import check_same_namespace, get_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._array_api import engine_for, like, move_fitted, to_host
 from ._callbacks import callback_bases, fit_task
 from ._doc_link import DocLinkMixin
 from ._engine import NumPyEngine
@@ -180,20 +182,28 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
 
     def _train(self, X, y, sample_weight, incremental, classes, task):
         continuing = (incremental or self.warm_start) and hasattr(self, "classes_")
+        # X's namespace and device decide the engine; labels and weights are
+        # encoded on the host, then moved to X's device with the targets
+        engine = engine_for(X)
         X, y_enc, sample_weight = self._validate_training_data(
             X,
-            y,
-            sample_weight,
+            to_host(y),
+            to_host(sample_weight),
             incremental=incremental,
             classes=classes,
             continuing=continuing,
+            engine=engine,
         )
-        self._check_limits(X, sample_weight)
-        objective = self._objective(X, NumPyEngine())
-        T = objective.output.targets(y_enc, X.dtype)
+        dtype = engine.host_dtype(X.dtype)
+        self._check_limits(X, sample_weight, dtype)
+        sample_weight = engine.from_host(sample_weight)
+        objective = self._objective(X, engine)
+        T = engine.from_host(objective.output.targets(y_enc, dtype))
+        # drawn on the host, as on NumPy: the same seed gives the same start
         theta, rng, record = self._starting_point(
-            objective.layout, X.dtype, continuing, incremental
+            objective.layout, dtype, continuing, incremental
         )
+        theta = engine.from_host(theta)
         on_epoch = task.epoch_hook(objective.layout, theta)
         data = TrainingData(X, y_enc, T, sample_weight)
         if self.solver == "lbfgs":
@@ -207,7 +217,9 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         # which then stay under the training's peak
         layout = objective.layout
         del objective
-        self._set_layers(*layout.unpack(theta))
+        engine = engine.fresh()  # without the training's workspaces
+        self._set_layers(*layout.unpack(engine.to_host(theta)))
+        move_fitted(self, engine.from_host)
         self._set_training_attributes(record, loss, rng, state)
         task.end()
         return self
@@ -217,7 +229,10 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         if continuing:
             # changed in place: the transaction holds copies
             rng = self._rng if incremental else check_random_state(self.random_state)
-            theta = layout.pack(*self._get_layers(), dtype=dtype)
+            coefs, intercepts = self._get_layers()
+            theta = layout.pack(
+                [to_host(c) for c in coefs], [to_host(b) for b in intercepts], dtype
+            )
             record = self._record
         else:
             rng = check_random_state(self.random_state)
@@ -229,15 +244,17 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         return theta, rng, record
 
     def _validate_training_data(
-        self, X, y, sample_weight, *, incremental, classes, continuing
+        self, X, y, sample_weight, *, incremental, classes, continuing, engine=None
     ):
-        """Validated X, encoded labels and combined sample/class weights."""
+        """Validated X (in the engine's namespace), encoded labels and combined
+        sample/class weights (NumPy arrays)."""
+        dtypes = _DTYPES if engine is None else tuple(engine.float_dtypes)
         X, y = validate_data(
             self,
             X,
             y,
             accept_sparse=("csr", "csc"),
-            dtype=_DTYPES,
+            dtype=dtypes,
             reset=not continuing,
             multi_output=True,
         )
@@ -247,10 +264,12 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         y_enc = encode_targets(
             self, y, classes, incremental=incremental, continuing=continuing
         )
+        # the weights need X's length and dtype only: an empty NumPy stand-in
+        host_dtype = X.dtype if engine is None else engine.host_dtype(X.dtype)
         sample_weight = combined_weights(
             sample_weight,
             self.class_weight,
-            X,
+            np.empty((X.shape[0], 0), dtype=host_dtype),
             y_enc,
             self.classes_,
             incremental=incremental,
@@ -259,15 +278,15 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         )
         return X, y_enc, sample_weight
 
-    def _check_limits(self, X, sample_weight):
+    def _check_limits(self, X, sample_weight, dtype):
         """Fail fast: a network beyond memory, a penalty leaving nothing to learn."""
         n_samples = X.shape[0]
         rows = n_samples if self.solver == "lbfgs" else self._batch_size(n_samples)
         units = [X.shape[1], *self._hidden_layer_sizes(), self._output_unit().n_outputs]
-        check_network_size(units, rows, X.dtype)
+        check_network_size(units, rows, dtype)
         if self._alpha_per_weight_sum:
             total = n_samples if sample_weight is None else float(sample_weight.sum())
-            check_penalty_scale(self.alpha, total * rows / n_samples, X.dtype)
+            check_penalty_scale(self.alpha, total * rows / n_samples, dtype)
 
     def _objective(self, X, engine):
         """The training objective for ``X``'s features and the fitted classes."""
@@ -293,13 +312,22 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         Used by :func:`skbackprop.check_gradients`; validates like ``fit``.
         """
         fitted = hasattr(self, "classes_")
+        # a diagnostic: computed on the host, whatever the data's device
         X, y_enc, sample_weight = self._validate_training_data(
-            X, y, sample_weight, incremental=False, classes=None, continuing=fitted
+            to_host(X),
+            to_host(y),
+            to_host(sample_weight),
+            incremental=False,
+            classes=None,
+            continuing=fitted,
         )
         objective = self._objective(X, NumPyEngine())
         T = objective.output.targets(y_enc, X.dtype)
         if fitted:
-            theta = objective.layout.pack(*self._get_layers(), dtype=X.dtype)
+            coefs, intercepts = self._get_layers()
+            theta = objective.layout.pack(
+                [to_host(c) for c in coefs], [to_host(b) for b in intercepts], X.dtype
+            )
         else:
             rng = check_random_state(self.random_state)
             theta = self._init_theta(objective.layout, rng, X.dtype)
@@ -375,15 +403,32 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         super().__setstate__(state)
 
     # predict --------------------------------------------------------------
-    def _scores(self, X):
-        """Output scores ``S`` of shape (n_samples, n_outputs)."""
+    @property
+    def _fitted_weights(self):
+        """The first layer's weights: their namespace and device are the fit's."""
+        return self._get_layers()[0][0]
+
+    def _scores(self, X, method="predict"):
+        """Output scores ``S`` of shape (n_samples, n_outputs), in ``X``'s
+        namespace and on its device; ``method`` names the caller in errors."""
         check_is_fitted(self)
+        check_same_namespace(X, self, attribute="_fitted_weights", method=method)
+        engine = engine_for(X)
         X = validate_data(
-            self, X, accept_sparse=("csr", "csc"), dtype=_DTYPES, reset=False
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=tuple(engine.float_dtypes),
+            reset=False,
         )
         coefs, intercepts = self._get_layers()
         layers = list(zip(coefs, intercepts, strict=True))
-        return predict_scores(layers, X, self._activation(), NumPyEngine())
+        return predict_scores(layers, X, self._activation(), engine)
+
+    def _probabilities(self, X, method):
+        S = self._scores(X, method)
+        # from scores to probabilities on the host (a small array)
+        return like(self._output_unit().probabilities(to_host(S)), S)
 
     def _output_unit(self):
         """The output unit of the fitted targets."""
@@ -405,8 +450,8 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
             One of ``classes_`` per sample; multilabel: the 0/1 matrix of the
             labels whose probability exceeds one half.
         """
-        S = self._scores(X)
-        return self._output_unit().predict(S, self.classes_)
+        S = self._scores(X, "predict")
+        return like(self._output_unit().predict(to_host(S), self.classes_), S)
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -423,8 +468,7 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
             Columns in the order of ``classes_``; rows sum to one, except for
             multilabel targets, whose labels have their own probabilities.
         """
-        S = self._scores(X)
-        return self._output_unit().probabilities(S)
+        return self._probabilities(X, "predict_proba")
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities.
@@ -441,10 +485,13 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         -------
         log_P : ndarray of shape (n_samples, n_classes)
         """
-        return np.log(self.predict_proba(X))
+        P = self._probabilities(X, "predict_log_proba")
+        xp, _ = get_namespace(P)
+        return xp.log(P)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True
         tags.classifier_tags.multi_label = self._multilabel
         return tags

@@ -19,6 +19,8 @@ begun task is ended.
 
 import copy
 
+from ._array_api import like, move_fitted, to_host
+
 
 def callback_bases():
     """``(CallbackSupportMixin,)`` with scikit-learn >= 1.9, else ``()``."""
@@ -88,7 +90,9 @@ class FitTask:
         Evaluated only when a callback asks for a ``fitted_estimator``.
         """
         fitted = copy.copy(self._estimator)
-        fitted._set_layers(*self._layout.unpack(theta))
+        # built on the host, then put in theta's namespace and device
+        fitted._set_layers(*self._layout.unpack(to_host(theta)))
+        move_fitted(fitted, lambda a: like(a, theta))
         return {
             name: value
             for name, value in vars(fitted).items()

@@ -42,32 +42,39 @@ class ScaledProblem:
     def __init__(self, objective, theta, data, d, products):
         self.objective, self.theta, self.data, self.d = objective, theta, data, d
         self.products = products
-        self.work = theta.copy()
-        self.grad = np.empty_like(theta)
+        # the engine's arrays (on its device); L-BFGS-B's stay on the host
+        self.e = e = objective.engine
+        self.work = e.copy(theta)
+        self.grad = e.empty_like(theta)
+        self._grad_host = None
         self.start_loss = None
         self._u = None  # the last point evaluated, when scaled
 
     def start(self):
         """L-BFGS-B's first point."""
-        return self.theta.astype(np.float64) if self.d is None else self.theta / self.d
+        theta = self.e.to_host(self.theta)
+        return theta.astype(np.float64) if self.d is None else theta / self.d
 
     def to_theta(self, u):
         return u if self.d is None else self.d * u
 
+    def set_theta(self, u):
+        """``theta`` at L-BFGS-B's point ``u``."""
+        self.e.set_from_host(self.theta, self.to_theta(u))
+
     def __call__(self, u):
         """Loss and gradient at ``u``."""
-        if self.d is None:
-            self.work[...] = u
-        else:
-            np.multiply(self.d, u, out=self.work, casting="same_kind")
+        # theta = d * u, computed in float64 and rounded to theta's dtype
+        self.e.set_from_host(self.work, self.to_theta(u))
         with self.products():
-            loss = self.objective(self.work, *self.data, self.grad)
+            loss = float(self.objective(self.work, *self.data, self.grad))
         if self.start_loss is None:
             self.start_loss = loss
+        grad = self._grad_host = self.e.to_host(self.grad)
         if self.d is None:
-            return loss, self.grad.astype(np.float64)
+            return loss, grad.astype(np.float64)
         self._u = u.copy()
-        return loss, self.d * self.grad
+        return loss, self.d * grad
 
     def converged(self, u, tol):
         """``max |dJ/dtheta| <= tol`` at ``u``: the stopping rule on the true
@@ -76,7 +83,7 @@ class ScaledProblem:
             return False  # scipy's own test is the rule
         if not np.array_equal(self._u, u):
             self(u)
-        return np.abs(self.grad).max(initial=0.0) <= tol
+        return np.abs(self._grad_host).max(initial=0.0) <= tol
 
     def gtol(self, tol):
         """scipy's gradient tolerance: ``tol * min(d)`` on the scaled
@@ -130,7 +137,7 @@ def run_lbfgs(
     def callback(intermediate_result):
         if not np.isfinite(intermediate_result.fun):
             return
-        theta[...] = problem.to_theta(intermediate_result.x)
+        problem.set_theta(intermediate_result.x)
         record.end_epoch(float(intermediate_result.fun), theta, None)
         record.report(verbose)
         if on_epoch is not None and on_epoch(theta, record):
@@ -166,7 +173,7 @@ def _outcome(problem, result, start):
     if result.fun > problem.start_loss:
         # a failed first line search (its trial step has norm 1, far too long
         # for a huge gradient) can end worse than the start: keep the start
-        problem.theta[...] = problem.to_theta(start)
+        problem.set_theta(start)
         warnings.warn(
             f"lbfgs made no progress ({result.message}); the parameters are left "
             "where they started. Scale the data (e.g. StandardScaler) or use "
@@ -175,7 +182,7 @@ def _outcome(problem, result, start):
             stacklevel=4,
         )
         return float(problem.start_loss)
-    problem.theta[...] = problem.to_theta(result.x)
+    problem.set_theta(result.x)
     if result.status == 1:
         warnings.warn(
             f"lbfgs failed to converge after {result.nit} iterations "

@@ -211,7 +211,7 @@ class _LinearBackprop(BaseBackprop):
             Binary problems: one score per sample, positive for ``classes_[1]``.
             Otherwise one score per class.
         """
-        S = self._scores(X)
+        S = self._scores(X, "decision_function")
         return self._output_unit().decision(S)
 
 

@@ -19,8 +19,6 @@ of the loss along the gradient, never below ``learning_rate_init``
 
 import math
 
-import numpy as np
-
 
 class BarzilaiBorwein:
     """The line-searched full-batch driver, and its state between calls.
@@ -62,12 +60,13 @@ class BarzilaiBorwein:
         return self
 
     def _evaluate(self, theta, grad):
-        return self._objective(theta, self.X, self.T, self.sample_weight, grad)
+        # a float: the search compares losses
+        return float(self._objective(theta, self.X, self.T, self.sample_weight, grad))
 
     def epoch(self, theta, guard):
         """One step whose size is searched; returns the loss before it."""
         if self._grad is None:
-            self._grad = np.empty_like(theta)
+            self._grad = self._objective.engine.empty_like(theta)
         loss, self._evaluated_loss = self._evaluated_loss, None
         if loss is None:  # else the last step's test evaluated it, grad included
             loss = self._evaluate(theta, self._grad)
@@ -88,10 +87,9 @@ class BarzilaiBorwein:
         self._stepping = False
 
     def rollback(self, theta, record, checkpoint):
-        if (
-            checkpoint.rollback(record) and self._stepping
-        ):  # re-raises before any commit
-            np.copyto(theta, self._theta_prev)  # back where the step started
+        # re-raises before any commit
+        if checkpoint.rollback(record) and self._stepping:
+            theta[...] = self._theta_prev  # back where the step started
             self._stepping = False
 
     def finish(self):
@@ -106,8 +104,8 @@ class BarzilaiBorwein:
 
     def _bb_step(self, theta, grad, e):
         """The next Barzilai-Borwein step; the last step when it is undefined."""
-        s = np.subtract(theta, self._theta_prev, out=self._theta_prev)
-        y = np.subtract(grad, self._grad_prev, out=self._grad_prev)
+        s = e.subtract(theta, self._theta_prev, out=self._theta_prev)
+        y = e.subtract(grad, self._grad_prev, out=self._grad_prev)
         ss, sy, yy = e.dot(s, s), e.dot(s, y), e.dot(y, y)
         # no positive curvature seen, or products beyond the float range
         if not (sy > 0 and yy > 0 and ss < math.inf and yy < math.inf):
@@ -126,12 +124,12 @@ class BarzilaiBorwein:
             step = self._bb_step(theta, grad, e)
         else:
             step = self.learning_rate_init
-            self._theta_prev = np.empty_like(theta)
-            self._grad_prev = np.empty_like(grad)
+            self._theta_prev = e.empty_like(theta)
+            self._grad_prev = e.empty_like(grad)
         self.n_steps += 1
         start, direction = self._theta_prev, self._grad_prev
-        np.copyto(start, theta)
-        np.copyto(direction, grad)
+        start[...] = theta
+        direction[...] = grad
         self._stepping = True  # theta may move from here on: rollback undoes it
         self.learning_rate = step
         if step <= self.learning_rate_init:
@@ -141,7 +139,7 @@ class BarzilaiBorwein:
         bound = max(self.recent_losses)
         grad_sq = e.dot(direction, direction)
         while True:
-            np.copyto(theta, start)
+            theta[...] = start
             e.axpy(-step, direction, theta)
             trial_loss = self._evaluate(theta, grad)
             if trial_loss <= bound - self.gamma * step * grad_sq:

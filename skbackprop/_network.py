@@ -140,7 +140,7 @@ def penalty(theta, grad, lam, layout, e):
     weights (not the biases); adds its gradient :math:`\\lambda W` to ``grad``."""
     weights = layout.weights(theta)
     e.axpy(lam, weights, layout.weights(grad))
-    return 0.5 * lam * e.dot(weights, weights)
+    return 0.5 * lam * e.squared_norm(weights)
 
 
 class Objective:
@@ -199,7 +199,11 @@ class Objective:
         """The :math:`\\lambda` of a batch."""
         if not self.alpha_per_weight_sum:
             return self.alpha
-        weight_sum = n_samples if sample_weight is None else sample_weight.sum()
+        weight_sum = (
+            n_samples
+            if sample_weight is None
+            else self.engine.weight_sum(sample_weight)
+        )
         return self.alpha / weight_sum
 
     def block_rows(self, X, dtype):

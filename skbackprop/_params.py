@@ -42,14 +42,19 @@ class Layout:
         self._slices = list(zip(shapes, w_slices, b_slices, strict=True))
         self.size = start
 
-    def views(self, theta):
+    def views(self, theta, reshape=None):
         """Per-layer ``(W, b)`` views into ``theta``; ``b`` is None without intercept.
 
-        Writing into a view writes into ``theta`` (and back).
+        Writing into a view writes into ``theta`` (and back). ``reshape(x,
+        shape)`` is the namespace's function, for arrays without the method.
         """
         layers = []
         for shape, w_slice, b_slice in self._slices:
-            W = theta[w_slice].reshape(shape)
+            W = (
+                theta[w_slice].reshape(shape)
+                if reshape is None
+                else reshape(theta[w_slice], shape)
+            )
             b = None if b_slice is None else theta[b_slice]
             layers.append((W, b))
         return layers

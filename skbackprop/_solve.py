@@ -12,6 +12,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.metrics import accuracy_score
 
+from ._array_api import to_host
 from ._lbfgs import ScaledProblem, run_lbfgs
 from ._limits import check_validation_split
 from ._linesearch import BarzilaiBorwein
@@ -41,21 +42,28 @@ class TrainingData:
     T: np.ndarray
     sample_weight: np.ndarray = None
 
-    def rows(self, index):
-        """The data of the samples ``index``."""
-        w = self.sample_weight
-        X = self.X[index]
+    def rows(self, index, engine):
+        """The data of the samples ``index`` (a NumPy index array); ``engine``
+        takes the rows of the arrays it holds."""
+        X = engine.take(self.X, index)
         if sparse.issparse(X):
             X = X.tocsr()
         return TrainingData(
-            X, self.y_enc[index], self.T[index], None if w is None else w[index]
+            X,
+            self.y_enc[index],
+            engine.take(self.T, index),
+            engine.take(self.sample_weight, index),
         )
 
 
 def solve_lbfgs(estimator, objective, theta, data, record, on_epoch):
     """Minimise the objective with L-BFGS-B; ``theta`` ends at the solution."""
     layout, engine, X = objective.layout, objective.engine, data.X
-    scaling = lbfgs_scaling(layout, X) if estimator._scale_lbfgs else None
+    scaling = (
+        lbfgs_scaling(layout, X, rms=engine.column_rms(X))
+        if estimator._scale_lbfgs
+        else None
+    )
     run, products = engine.lbfgs_threads(
         layout.layer_units, objective.block_rows(X, theta.dtype), X
     )
@@ -97,6 +105,11 @@ def solve_epochs(estimator, objective, theta, data, rng, record, incremental, on
     state = getattr(estimator, "_optimizer", None) if incremental else None
     if state is None:  # else changed in place: the transaction holds a copy
         state = _new_state(estimator, theta, X, sample_weight, batch_size, objective)
+    # the update rule's vectors (velocity, moments) live with theta, also when
+    # the previous call ran in another namespace
+    for name, value in vars(state).items():
+        if hasattr(value, "__array_namespace__"):
+            setattr(state, name, objective.engine.from_host(to_host(value)))
     if isinstance(state, BarzilaiBorwein):
         driver = state.bind(objective, X, T, sample_weight)
     else:
@@ -129,7 +142,13 @@ def _new_state(estimator, theta, X, sample_weight, batch_size, objective):
     schedule searches its step (:class:`BarzilaiBorwein`), from ``1/L``."""
     learning_rate_init = estimator.learning_rate_init
     auto = learning_rate_init == "auto"
+    dtype = objective.engine.host_dtype(theta.dtype)  # the state is made on the host
     if auto:
+        # statistics of the data, on the host
+        X, sample_weight = (
+            objective.engine.to_host(X),
+            objective.engine.to_host(sample_weight),
+        )
         n = X.shape[0]
         w = (
             np.full(n, 1.0 / n, dtype=X.dtype)
@@ -146,11 +165,11 @@ def _new_state(estimator, theta, X, sample_weight, batch_size, objective):
             batch_size,
         )
     if auto and estimator.solver == "gd" and estimator.learning_rate == "constant":
-        return BarzilaiBorwein(theta.size, theta.dtype, learning_rate_init)
+        return BarzilaiBorwein(theta.size, dtype, learning_rate_init)
     return make_update_rule(
         estimator.solver,
         theta.size,
-        theta.dtype,
+        dtype,
         learning_rate_init,
         estimator.get_params(),
     )
@@ -164,22 +183,26 @@ def split_validation(estimator, objective, data, rng):
     score, a function of the parameters.
     """
     check_validation_split(estimator.validation_fraction, data.X.shape[0])
+    e = objective.engine
     indices = np.arange(data.X.shape[0])
-    train, val = estimator._validation_split(indices, data, objective.output, rng)
+    # the split is drawn on the host, from the targets there
+    host_data = replace(data, T=e.to_host(data.T))
+    train, val = estimator._validation_split(indices, host_data, objective.output, rng)
     if val.size < 2:
         raise ValueError(
             "The validation set is too small. Increase 'validation_fraction' "
             "or the size of your dataset."
         )
-    held_out = data.rows(val)
+    held_out = data.rows(val, e)
+    held_out_weight = e.to_host(held_out.sample_weight)
     layout, output = objective.layout, objective.output
-    engine = type(objective.engine)()  # its arrays are freed after each score
+    engine = e.fresh()  # its arrays are freed after each score
 
     def validation_score(theta):
-        layers = layout.views(theta)
+        layers = engine.views(layout)(theta)
         S = predict_scores(layers, held_out.X, objective.activation, engine)
         return accuracy_score(
-            held_out.y_enc, output.labels(S), sample_weight=held_out.sample_weight
+            held_out.y_enc, output.labels(e.to_host(S)), sample_weight=held_out_weight
         )
 
-    return data.rows(train), validation_score
+    return data.rows(train, e), validation_score

@@ -149,15 +149,18 @@ def auto_learning_rate(
     return 1.0 / L
 
 
-def lbfgs_scaling(layout, X):
+def lbfgs_scaling(layout, X, rms=None):
     """Diagonal change of variables ``theta = d * u`` for L-BFGS, or None.
 
     L-BFGS-B's first trial step has norm 1, far too long for weights that
     multiply huge features; on ``W_j * max(rms(x_j), 1)`` its steps stay of
     sensible size at any feature magnitude. Powers of two, so that scaling is
     exact; None when no feature needs it (standardised or sparse data).
+    ``rms``, when given, is ``column_rms(X)`` computed elsewhere (an engine
+    on a device).
     """
-    exponents = np.round(np.log2(np.maximum(column_rms(X), 1.0)))
+    rms = column_rms(X) if rms is None else rms
+    exponents = np.round(np.log2(np.maximum(rms, 1.0)))
     if not exponents.any():
         return None
     d = np.ones(layout.size)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._array_api import get_namespace
 
 from ._transaction import EpochCheckpoint
 
@@ -54,7 +55,7 @@ class Record:
                 self.no_improvement_count = 0
             if validation_score > self.best_validation_score:
                 self.best_validation_score = validation_score
-                self.best_theta = theta.copy()
+                self.best_theta = _copy(theta)
         else:
             if loss > self.best_loss - self.tol:
                 self.no_improvement_count += 1
@@ -68,6 +69,12 @@ class Record:
             print(f"Iteration {self.n_iter}, loss = {self.loss_curve[-1]:.8f}")
             if self.early_stopping:
                 print(f"Validation score: {self.validation_scores[-1]:f}")
+
+
+def _copy(theta):
+    """A copy of ``theta`` in its own namespace, on its device."""
+    xp, _ = get_namespace(theta)
+    return xp.asarray(theta, copy=True)
 
 
 def divergence_error(epoch, loss, learning_rate_init):
@@ -140,21 +147,33 @@ class MiniBatches:
     def epoch(self, theta, guard):
         """One pass over the data; returns the mean of the batch losses."""
         if self.grad is None:
-            self.grad = np.empty_like(theta)
+            self.grad = self.e.empty_like(theta)
         e, grad = self.e, self.grad
+        order = None
         if self.order is not None:
-            self.rng.shuffle(self.order)
-        total = 0.0
-        for batch in _batches(self.X.shape[0], self.batch_size, self.order):
+            self.rng.shuffle(self.order)  # on the host: NumPy's permutation
+            order = e.batch_order(self.order)
+        losses, sizes = [], []
+        for batch in _batches(self.X.shape[0], self.batch_size, order):
             X = e.rows(self.X, batch, "X")
             T = e.rows(self.T, batch, "T")
             w = e.rows(self.sample_weight, batch, "w")
             # forward, loss and backward
             loss = self.objective(theta, X, T, w, grad)
-            guard.loss(loss)
-            total += loss * X.shape[0]
+            losses.append(loss)
+            sizes.append(X.shape[0])
+            if not e.lazy_scalars:  # checked before the step that would use it
+                guard.loss(loss)
             # update
             self.rule.step(theta, grad, e)
+        if e.lazy_scalars:
+            # a device's losses are read once an epoch: reading one waits for it
+            losses = e.to_floats(losses)
+            for loss in losses:
+                guard.loss(loss)
+        total = 0.0
+        for loss, size in zip(losses, sizes, strict=True):
+            total += loss * size
         guard.parameters(theta, e)
         return total / self.X.shape[0]
 

@@ -228,8 +228,18 @@ def _scratch(value):
     return getattr(type(value), "checkpoint_scratch", ())
 
 
+def _is_array(value):
+    """A NumPy array, or an array of another Array API library (a device's)."""
+    return isinstance(value, np.ndarray) or hasattr(value, "__array_namespace__")
+
+
 def _copy_into(saved, value):
     """``value`` copied, reusing the arrays of ``saved`` (an earlier copy)."""
+    if _is_array(value) and not isinstance(value, np.ndarray):
+        if _is_array(saved) and saved.shape == value.shape:
+            saved[...] = value
+            return saved
+        return value.__array_namespace__().asarray(value, copy=True)
     if isinstance(value, np.ndarray):
         if (
             isinstance(saved, np.ndarray)
@@ -254,7 +264,7 @@ def _copy_into(saved, value):
 
 def _put_back(target, saved):
     """Restore ``target`` in place from ``_copy_into``'s copy."""
-    if isinstance(target, np.ndarray) and np.shape(saved) == target.shape:
+    if _is_array(target) and _is_array(saved) and saved.shape == target.shape:
         target[...] = saved
         return target
     if _is_generator(target):

@@ -1,7 +1,8 @@
 import os
 
-# scikit-learn's check_array_api_input skips itself unless scipy runs in array
-# API mode; this has to be set before scipy is imported.
+# scikit-learn's array API checks need scipy in array API mode, set before scipy
+# is imported: the root conftest.py does it, this one where the tests run
+# without it (CI's run against the installed wheel copies tests/ alone).
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 # CI runs the property tests on a fixed sequence of examples, so that a red CI

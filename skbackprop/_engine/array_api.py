@@ -17,7 +17,6 @@ vectors live there, and the scores of ``predict`` are turned into labels
 there.
 """
 
-import contextlib
 import functools
 
 import numpy as np
@@ -27,8 +26,10 @@ from sklearn.utils._array_api import (
     supported_float_dtypes,
 )
 
+from ._mixins import WholeBatches
 
-class ArrayAPIEngine:
+
+class ArrayAPIEngine(WholeBatches):
     """Runs the math on arrays of the namespace ``xp`` on ``device``.
 
     Parameters
@@ -258,16 +259,3 @@ class ArrayAPIEngine:
     def shuffle_order(self, X):
         # on the host: the same permutations as NumPy's from the same seed
         return np.arange(X.shape[0], dtype=np.intp)
-
-    def block_rows(self, X, dtype, entries_per_row):
-        return X.shape[0]
-
-    def sum_blocks(self, term, X, T, sample_weight, rows, grad, views):
-        return term(self, views(grad), X, T, sample_weight, 1.0, False)
-
-    # threads -------------------------------------------------------------------
-    def stochastic_threads(self, layer_units, rows, X):
-        return contextlib.nullcontext()
-
-    def lbfgs_threads(self, layer_units, rows, X):
-        return contextlib.nullcontext(), contextlib.nullcontext

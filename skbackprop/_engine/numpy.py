@@ -30,8 +30,8 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit
 
-from .._step_size import column_rms
 from . import threads
+from ._mixins import OnHost
 from .blas import SINGLE_THREAD_BELOW, axpy, product, scale
 from .sparse import (
     CSRRows,
@@ -76,7 +76,7 @@ def _cached_row_starts(shape):
     return starts
 
 
-class NumPyEngine:
+class NumPyEngine(OnHost):
     """Runs the math on NumPy and SciPy arrays (dense, CSR or CSC ``X``).
 
     One engine per fit: it owns that fit's workspaces, and the second thread
@@ -89,70 +89,6 @@ class NumPyEngine:
         self._views = {}
         self._pool = None
         self._twin = None
-
-    # crossing to and from the host: NumPy arrays are already there -----------
-    float_dtypes = [np.float64, np.float32]
-
-    @staticmethod
-    def to_host(a):
-        return a
-
-    @staticmethod
-    def from_host(a):
-        return a
-
-    @staticmethod
-    def set_from_host(dst, a):
-        dst[...] = a
-
-    @staticmethod
-    def host_dtype(dtype):
-        return dtype
-
-    @staticmethod
-    def empty_like(x):
-        return np.empty_like(x)
-
-    @staticmethod
-    def copy(x):
-        return x.copy()
-
-    @staticmethod
-    def take(A, index):
-        """Rows ``index`` of ``A`` (or None), a new array."""
-        return None if A is None else A[index]
-
-    #: losses are floats at once (reading them costs nothing)
-    lazy_scalars = False
-
-    @staticmethod
-    def to_floats(values):
-        return [float(v) for v in values]
-
-    @staticmethod
-    def batch_order(order):
-        """The shuffled sample order, where the batches' rows are taken."""
-        return order
-
-    @staticmethod
-    def squared_norm(x):
-        """``x @ x``, a float."""
-        return float(x @ x)
-
-    @staticmethod
-    def column_rms(X):
-        """Root mean square of each column of ``X`` (float64, on the host)."""
-        return column_rms(X)
-
-    @staticmethod
-    def fresh():
-        """A new engine of this kind, with no arrays of its own yet."""
-        return NumPyEngine()
-
-    @staticmethod
-    def weight_sum(w):
-        """``sum(w)``, the raw weight of a batch (the penalty's convention)."""
-        return w.sum()
 
     # workspaces ------------------------------------------------------------
     def workspace(self, name, shape, dtype):

@@ -7,80 +7,14 @@ threads; targets are real one-hot matrices. Dense ``X`` only (sparse ``X`` is
 densified by its products).
 """
 
-import contextlib
-
 import numpy as np
 from scipy.special import expit
 
-from .._step_size import column_rms
+from ._mixins import OnHost, WholeBatches
 
 
-class ReferenceEngine:
+class ReferenceEngine(OnHost, WholeBatches):
     """Plain NumPy: every operation returns a new array."""
-
-    # crossing to and from the host: NumPy arrays are already there -----------
-    float_dtypes = [np.float64, np.float32]
-
-    @staticmethod
-    def to_host(a):
-        return a
-
-    @staticmethod
-    def from_host(a):
-        return a
-
-    @staticmethod
-    def set_from_host(dst, a):
-        dst[...] = a
-
-    @staticmethod
-    def host_dtype(dtype):
-        return dtype
-
-    @staticmethod
-    def empty_like(x):
-        return np.empty_like(x)
-
-    @staticmethod
-    def copy(x):
-        return x.copy()
-
-    @staticmethod
-    def take(A, index):
-        """Rows ``index`` of ``A`` (or None), a new array."""
-        return None if A is None else A[index]
-
-    #: losses are floats at once (reading them costs nothing)
-    lazy_scalars = False
-
-    @staticmethod
-    def to_floats(values):
-        return [float(v) for v in values]
-
-    @staticmethod
-    def batch_order(order):
-        """The shuffled sample order, where the batches' rows are taken."""
-        return order
-
-    @staticmethod
-    def squared_norm(x):
-        """``x @ x``, a float."""
-        return float(x @ x)
-
-    @staticmethod
-    def column_rms(X):
-        """Root mean square of each column of ``X`` (float64, on the host)."""
-        return column_rms(X)
-
-    @staticmethod
-    def fresh():
-        """A new engine of this kind, with no arrays of its own yet."""
-        return ReferenceEngine()
-
-    @staticmethod
-    def weight_sum(w):
-        """``sum(w)``, the raw weight of a batch (the penalty's convention)."""
-        return w.sum()
 
     def workspace(self, name, shape, dtype):
         return np.empty(shape, dtype=dtype)
@@ -188,15 +122,3 @@ class ReferenceEngine:
 
     def shuffle_order(self, X):
         return np.arange(X.shape[0])
-
-    def block_rows(self, X, dtype, entries_per_row):
-        return X.shape[0]
-
-    def sum_blocks(self, term, X, T, sample_weight, rows, grad, views):
-        return term(self, views(grad), X, T, sample_weight, 1.0, False)
-
-    def stochastic_threads(self, layer_units, rows, X):
-        return contextlib.nullcontext()
-
-    def lbfgs_threads(self, layer_units, rows, X):
-        return contextlib.nullcontext(), contextlib.nullcontext

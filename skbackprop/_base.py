@@ -1,40 +1,36 @@
-"""The estimator every skbackprop classifier is: parameters, the fit /
-partial_fit transaction, predictions; the shared core does the rest.
+"""The estimator every skbackprop model is: parameters, the fit / partial_fit
+transaction, persistence; the shared core does the rest.
 
 ``fit`` reads top to bottom: validate -> encode targets and weights -> build
 the objective -> initial parameters -> train (forward, loss, backward,
-update) -> store the fitted attributes. A subclass says only what differs:
-its hidden layers and activation, its output unit, its penalty convention,
-how its parameters start and how they are exposed as fitted attributes.
+update) -> store the fitted attributes. What differs between classifiers and
+regressors (how ``y`` becomes targets, the validation score of early
+stopping, predictions) is in :mod:`skbackprop._classifier` and
+:mod:`skbackprop._regressor`; a model then says only its hidden layers and
+activation, its output unit, its penalty convention, how its parameters
+start and how they are exposed as fitted attributes.
 """
 
 import copy
-import functools
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.model_selection import train_test_split
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._callbacks import callback_bases, fit_task
 from ._doc_link import DocLinkMixin
 from ._engine import NumPyEngine
 from ._linesearch import BarzilaiBorwein
 from ._network import Objective, predict_scores
-from ._outputs import Multilabel
 from ._params import Layout
-from ._sample_weights import combined_weights
 from ._solve import TrainingData, solve_epochs, solve_lbfgs
 from ._solvers import UPDATE_RULES
-from ._targets import MULTILABEL, encode_targets
 from ._training import Record
 
-_DTYPES = (np.float64, np.float32)
+DTYPES = (np.float64, np.float32)
 #: every class of solver state kept with a model: pickles name them
 _STATE_CLASSES = (*UPDATE_RULES.values(), BarzilaiBorwein)
 
@@ -49,8 +45,8 @@ def _not_lbfgs(estimator):
     return True
 
 
-class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimator):
-    """Shared implementation of the skbackprop classifiers (not public)."""
+class BaseBackprop(DocLinkMixin, *callback_bases(), BaseEstimator):
+    """Shared implementation of the skbackprop estimators (not public)."""
 
     _parameter_constraints: dict = {
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -73,7 +69,6 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "shuffle": ["boolean"],
-        "class_weight": [dict, StrOptions({"balanced"}), None],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -90,10 +85,6 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
     _parameter_names = ("coefs_[{}]", "intercepts_[{}]")
     #: L-BFGS evaluations allowed (MLPBackprop exposes it as ``max_fun``).
     _max_fun = 15000
-    #: fits a 0/1 indicator y, one sigmoid unit per label
-    _multilabel = False
-    #: fits y of a single class (MLPClassifier does; the linear models raise)
-    _single_class = False
 
     def _hidden_layer_sizes(self):
         return ()
@@ -104,8 +95,32 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
     def _fit_intercept(self):
         return True
 
-    def _output(self, n_classes):
-        """The output unit (:mod:`skbackprop._outputs`) for ``n_classes``."""
+    def _output(self, n_outputs):
+        """The output unit (:mod:`skbackprop._outputs`) for ``n_outputs``
+        classes or targets."""
+        raise NotImplementedError
+
+    def _targets_known(self):
+        """Whether a fit has fixed the targets (classes, or number of targets)."""
+        raise NotImplementedError
+
+    def _validate_training_data(
+        self, X, y, sample_weight, *, incremental, classes, continuing
+    ):
+        """``(X, y_enc, sample_weight)``: validated data, ``y`` in the form
+        the output unit's ``targets`` takes, and the combined weights."""
+        raise NotImplementedError
+
+    def _output_unit(self):
+        """The output unit of the fitted targets."""
+        raise NotImplementedError
+
+    def _validation_split(self, indices, data, output, rng):
+        """Training and validation indices for early stopping."""
+        raise NotImplementedError
+
+    def _validation_score(self, output, S, held_out):
+        """Early stopping's score of scores ``S`` on the held-out data."""
         raise NotImplementedError
 
     def _init_theta(self, layout, rng, dtype):
@@ -128,10 +143,12 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Sparse input (CSR/CSC) is never densified.
-        y : array-like of shape (n_samples,)
-            Target labels (at least two classes).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (classifiers: a 0/1 indicator matrix for multilabel
+            targets) or target values (regressors).
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; ``class_weight`` multiplies them.
+            Non-negative weights; a classifier's ``class_weight`` multiplies
+            them.
 
         Returns
         -------
@@ -139,27 +156,6 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
             The fitted estimator.
         """
         return self._fit(X, y, sample_weight, incremental=False)
-
-    @available_if(_not_lbfgs)
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Run one epoch over the given data, continuing from the current state.
-
-        Not available for ``solver='lbfgs'``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        classes : array-like of shape (n_classes,), default=None
-            Every class that will ever appear; required on the first call.
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self : object
-        """
-        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
         """The transaction: a call completes, or leaves the estimator as it was."""
@@ -176,7 +172,7 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
             raise
 
     def _train(self, X, y, sample_weight, incremental, classes, task):
-        continuing = (incremental or self.warm_start) and hasattr(self, "classes_")
+        continuing = (incremental or self.warm_start) and self._targets_known()
         X, y_enc, sample_weight = self._validate_training_data(
             X,
             y,
@@ -229,39 +225,8 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         record.n_iter = 0
         return theta, rng, record
 
-    def _validate_training_data(
-        self, X, y, sample_weight, *, incremental, classes, continuing
-    ):
-        """Validated X, encoded labels and combined sample/class weights."""
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=("csr", "csc"),
-            dtype=_DTYPES,
-            reset=not continuing,
-            multi_output=True,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        y_enc = encode_targets(
-            self, y, classes, incremental=incremental, continuing=continuing
-        )
-        sample_weight = combined_weights(
-            sample_weight,
-            self.class_weight,
-            X,
-            y_enc,
-            self.classes_,
-            incremental=incremental,
-            multilabel=self._label_type == MULTILABEL,
-            two_classes=not self._single_class,
-        )
-        return X, y_enc, sample_weight
-
     def _objective(self, X, engine):
-        """The training objective for ``X``'s features and the fitted classes."""
+        """The training objective for ``X``'s features and the fitted targets."""
         output = self._output_unit()
         layout = Layout(
             [X.shape[1], *self._hidden_layer_sizes(), output.n_outputs],
@@ -283,7 +248,7 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         ``names`` maps each parameter array's name to its slice of ``theta``.
         Used by :func:`skbackprop.check_gradients`; validates like ``fit``.
         """
-        fitted = hasattr(self, "classes_")
+        fitted = self._targets_known()
         X, y_enc, sample_weight = self._validate_training_data(
             X, y, sample_weight, incremental=False, classes=None, continuing=fitted
         )
@@ -296,22 +261,6 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
             theta = self._init_theta(objective.layout, rng, X.dtype)
         names = objective.layout.named_slices(*self._parameter_names)
         return objective, theta, X, T, sample_weight, names
-
-    def _validation_split(self, indices, data, output, rng):
-        """Training and validation indices for early stopping: stratified by
-        class, or at random where a class is too rare for it (or multilabel)."""
-        split = functools.partial(
-            train_test_split,
-            indices,
-            test_size=self.validation_fraction,
-            random_state=rng,
-        )
-        if self._label_type == MULTILABEL:
-            return split()
-        try:
-            return split(stratify=data.y_enc)
-        except ValueError:
-            return split()
 
     def _batch_size(self, n_samples):
         if self.solver == "gd":
@@ -370,72 +319,13 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         """Output scores ``S`` of shape (n_samples, n_outputs)."""
         check_is_fitted(self)
         X = validate_data(
-            self, X, accept_sparse=("csr", "csc"), dtype=_DTYPES, reset=False
+            self, X, accept_sparse=("csr", "csc"), dtype=DTYPES, reset=False
         )
         coefs, intercepts = self._get_layers()
         layers = list(zip(coefs, intercepts, strict=True))
         return predict_scores(layers, X, self._activation(), NumPyEngine())
 
-    def _output_unit(self):
-        """The output unit of the fitted targets."""
-        if self._label_type == MULTILABEL:
-            return Multilabel(self.classes_.size)
-        return self._output(self.classes_.size)
-
-    def predict(self, X):
-        """Predict class labels.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples to classify.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
-            One of ``classes_`` per sample; multilabel: the 0/1 matrix of the
-            labels whose probability exceeds one half.
-        """
-        S = self._scores(X)
-        return self._output_unit().predict(S, self.classes_)
-
-    def predict_proba(self, X):
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples whose class probabilities are wanted, of the features
-            seen in ``fit``.
-
-        Returns
-        -------
-        P : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``; rows sum to one, except for
-            multilabel targets, whose labels have their own probabilities.
-        """
-        S = self._scores(X)
-        return self._output_unit().probabilities(S)
-
-    def predict_log_proba(self, X):
-        """Logarithm of the class probabilities.
-
-        Probabilities are floored at the smallest normal float, so the result
-        is finite (at least about -708 in float64) and ranks the classes as
-        ``predict_proba`` does.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_P : ndarray of shape (n_samples, n_classes)
-        """
-        return np.log(self.predict_proba(X))
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.classifier_tags.multi_label = self._multilabel
         return tags

@@ -7,7 +7,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseBackprop
+from ._classifier import ClassifierBackprop
 from ._outputs import Logistic, Softmax
 
 _SHARED_PARAMETERS = """
@@ -119,11 +119,11 @@ def _with_defaults(init, **defaults):
     return __init__
 
 
-class _LinearBackprop(BaseBackprop):
+class _LinearBackprop(ClassifierBackprop):
     """A network with no hidden layer: ``coef_`` and ``intercept_``."""
 
     _parameter_constraints = {
-        **BaseBackprop._parameter_constraints,
+        **ClassifierBackprop._parameter_constraints,
         "fit_intercept": ["boolean"],
         "learning_rate_init": [
             Interval(Real, 0, None, closed="neither"),

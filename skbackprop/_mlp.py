@@ -8,14 +8,15 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from ._base import BaseBackprop, _not_lbfgs
+from ._base import _not_lbfgs
+from ._classifier import ClassifierBackprop
 from ._engine import NumPyEngine
 from ._network import ACTIVATIONS
 from ._outputs import Logistic, Softmax
 from ._targets import class_indices
 
 
-class MLPBackprop(BaseBackprop):
+class MLPBackprop(ClassifierBackprop):
     r"""Multi-layer perceptron classifier trained by plain backpropagation.
 
     A drop-in for :class:`sklearn.neural_network.MLPClassifier`: the same
@@ -142,7 +143,7 @@ class MLPBackprop(BaseBackprop):
     """
 
     _parameter_constraints = {
-        **BaseBackprop._parameter_constraints,
+        **ClassifierBackprop._parameter_constraints,
         "hidden_layer_sizes": [
             "array-like",
             Interval(Integral, 1, None, closed="left"),

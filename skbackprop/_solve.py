@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
-from sklearn.metrics import accuracy_score
 
 from ._lbfgs import ScaledProblem, run_lbfgs
 from ._linesearch import BarzilaiBorwein
@@ -28,8 +27,9 @@ class TrainingData:
     Attributes
     ----------
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-    y_enc : ndarray of shape (n_samples,)
-        Encoded labels (class indices).
+    y_enc : ndarray
+        Encoded labels (class indices, or a multilabel indicator matrix), or
+        a regressor's target values.
     T : ndarray
         Targets, as the output unit encodes them.
     sample_weight : ndarray of shape (n_samples,) or None
@@ -179,8 +179,6 @@ def split_validation(estimator, objective, data, rng):
     def validation_score(theta):
         layers = layout.views(theta)
         S = predict_scores(layers, held_out.X, objective.activation, engine)
-        return accuracy_score(
-            held_out.y_enc, output.labels(S), sample_weight=held_out.sample_weight
-        )
+        return estimator._validation_score(output, S, held_out)
 
     return data.rows(train), validation_score

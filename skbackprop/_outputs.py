@@ -159,6 +159,14 @@ class Exp(Identity):
     #: data alone, so ``learning_rate_init='auto'`` is not offered with it
     curvature = None
 
+    def targets(self, y, dtype):
+        if (y < 0).any():
+            raise ValueError(
+                "loss='poisson' needs non-negative targets (counts or rates); "
+                f"y has values down to {y.min()}."
+            )
+        return super().targets(y, dtype)
+
     def loss(self, S, T, sample_weight, engine, out=None):
         return poisson_loss(S, T, sample_weight, engine, out)
 

@@ -1,0 +1,115 @@
+"""The regressors' part of the estimator: numeric targets of one or several
+columns, early stopping on R², and predictions of the output unit."""
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import column_or_1d, validate_data
+
+from ._base import DTYPES, BaseBackprop, _not_lbfgs
+from ._sample_weights import combined_weights
+
+
+class RegressorBackprop(RegressorMixin, BaseBackprop):
+    """Shared implementation of the skbackprop regressors (not public).
+
+    ``y`` of shape (n_samples,) or (n_samples, n_targets); one output unit
+    per target. ``_target_shape`` keeps ``y.shape[1:]`` of the first fit.
+    """
+
+    #: y of shape (n_samples, 1) is raveled with a DataConversionWarning, as
+    #: MLPRegressor does (Ridge keeps it 2-D)
+    _ravel_column_y = False
+
+    @available_if(_not_lbfgs)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch over the given data, continuing from the current state.
+
+        Not available for ``solver='lbfgs'``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def _targets_known(self):
+        return hasattr(self, "_target_shape")
+
+    def _n_targets(self):
+        return self._target_shape[0] if self._target_shape else 1
+
+    def _validate_training_data(
+        self, X, y, sample_weight, *, incremental, classes, continuing
+    ):
+        """Validated X, numeric y and sample weights."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=("csr", "csc"),
+            dtype=DTYPES,
+            reset=not continuing,
+            multi_output=True,
+            y_numeric=True,
+        )
+        if self._ravel_column_y and y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if continuing and y.shape[1:] != self._target_shape:
+            raise ValueError(
+                f"y has shape {y.shape}, but the model being continued was "
+                f"fitted on targets of shape (n_samples, *{self._target_shape})."
+            )
+        self._target_shape = y.shape[1:]
+        sample_weight = combined_weights(
+            sample_weight, None, X, None, None, incremental=incremental, two_classes=False
+        )
+        return X, y, sample_weight
+
+    def _output_unit(self):
+        return self._output(self._n_targets())
+
+    def _validation_split(self, indices, data, output, rng):
+        """At random (MLPRegressor's split): the same seed holds out the same
+        samples."""
+        return train_test_split(
+            indices, test_size=self.validation_fraction, random_state=rng
+        )
+
+    def _validation_score(self, output, S, held_out):
+        """R² on the held-out samples (averaged over targets); NaN for
+        non-finite predictions, as MLPRegressor scores them."""
+        Y_pred = output.predict(S)
+        if not np.isfinite(Y_pred).all():
+            return np.nan
+        return r2_score(held_out.T, Y_pred, sample_weight=held_out.sample_weight)
+
+    def predict(self, X):
+        """Predict the targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            One column per target; 1-D for a single target.
+        """
+        S = self._scores(X)  # checks first that the model is fitted
+        Y = self._output_unit().predict(S)
+        return Y[:, 0] if Y.shape[1] == 1 else Y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -7,9 +7,9 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._classifier import ClassifierBackprop
-from ._signature import derived_init
 from ._outputs import Identity, Logistic, Softmax
 from ._regressor import RegressorBackprop
+from ._signature import derived_init
 
 _SHARED_PARAMETERS = """
     alpha : float, default=1e-4

@@ -71,7 +71,13 @@ class RegressorBackprop(RegressorMixin, BaseBackprop):
             )
         self._target_shape = y.shape[1:]
         sample_weight = combined_weights(
-            sample_weight, None, X, None, None, incremental=incremental, two_classes=False
+            sample_weight,
+            None,
+            X,
+            None,
+            None,
+            incremental=incremental,
+            two_classes=False,
         )
         return X, y, sample_weight
 

@@ -31,6 +31,7 @@ def _instances():
     yield MLPBackprop(solver="gd", learning_rate_init=0.1)
     yield MLPBackpropRegressor(solver="gd", learning_rate_init=0.003)
 
+
 @parametrize_with_checks(list(_instances()))
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -65,7 +65,9 @@ def test_poisson_deviance_is_half_the_deviance_and_zero_at_the_optimum():
     assert_allclose(d, 0.0, atol=1e-15)
 
 
-@pytest.mark.parametrize("formula", [gradients.squared_error, gradients.poisson_deviance])
+@pytest.mark.parametrize(
+    "formula", [gradients.squared_error, gradients.poisson_deviance]
+)
 def test_regression_gradients_match_finite_differences(formula):
     rng = np.random.default_rng(3)
     Z = rng.normal(size=(5, 2))

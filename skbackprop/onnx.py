@@ -326,7 +326,5 @@ _ESTIMATORS = (
     "MLPBackpropRegressor",
 )
 
-# the regressors register themselves as soon as the package defines them
 for _name in _ESTIMATORS:
-    if hasattr(skbackprop, _name):
-        _register(getattr(skbackprop, _name))
+    _register(getattr(skbackprop, _name))

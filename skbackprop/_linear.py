@@ -385,6 +385,9 @@ class LinearRegressionGD(_Linear, RegressorBackprop):
     __init__ = derived_init(
         _LinearBackprop.__init__, drop=("class_weight",), solver="gd"
     )
+    # only the gradient tolerance stops L-BFGS: with correlated features a
+    # function tolerance stops before the coefficients settle to 1e-6
+    _lbfgs_ftol = 0.0
 
     def _output(self, n_targets):
         return Identity(n_targets)

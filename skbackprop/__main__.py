@@ -102,13 +102,25 @@ def _regressors(n_train):
     ]
 
 
-def _table(header):
+def _compare(models, data, columns, method, loss):
+    """Print a row per model: its test score, the ``loss`` of its ``method``'s
+    output and its median fit time; return the outputs by model name."""
+    X_train, X_test, y_train, y_test = data
+    header = f"{'model':<32} {columns[0]:>9} {columns[1]:>9} {'fit time':>9}"
     print(header)
     print("-" * len(header))
+    outputs = {}
+    for name, model in models:
+        pipe, elapsed = _timed_fit(model, X_train, y_train, REPEATS)
+        outputs[name] = getattr(pipe, method)(X_test)
+        score, error = pipe.score(X_test, y_test), loss(y_test, outputs[name])
+        print(f"{name:<32} {score:>9.4f} {error:>9.4f} {elapsed:>8.3f}s")
+    return outputs
 
 
-def _regression(repeats):
-    """The regressors' table and agreement, on standardised diabetes targets."""
+def _regression():
+    """The regressors' table, on standardised diabetes targets; their
+    test predictions by name."""
     X, y = load_diabetes(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, random_state=0
@@ -119,15 +131,9 @@ def _regression(repeats):
         f"\ndiabetes: {X_train.shape[0]} training / {X_test.shape[0]} test samples, "
         f"{X.shape[1]} features, targets standardised\n"
     )
-    _table(f"{'model':<32} {'R2':>9} {'RMSE':>9} {'fit time':>9}")
-    predictions = {}
-    for name, model in _regressors(X_train.shape[0]):
-        pipe, elapsed = _timed_fit(model, X_train, y_train, repeats)
-        predictions[name] = pipe.predict(X_test)
-        r2 = pipe.score(X_test, y_test)
-        rmse = root_mean_squared_error(y_test, predictions[name])
-        print(f"{name:<32} {r2:>9.4f} {rmse:>9.4f} {elapsed:>8.3f}s")
-    return predictions
+    data = (X_train, X_test, y_train, y_test)
+    models = _regressors(X_train.shape[0])
+    return _compare(models, data, ("R2", "RMSE"), "predict", root_mean_squared_error)
 
 
 def _binary_agreement(X, y):
@@ -154,14 +160,13 @@ def main():
         f"digits: {X_train.shape[0]} training / {X_test.shape[0]} test samples, "
         f"{X.shape[1]} features, 10 classes\n"
     )
-    _table(f"{'model':<32} {'accuracy':>9} {'log-loss':>9} {'fit time':>9}")
-    proba = {}
-    for name, model in _models(X_train.shape[0]):
-        pipe, elapsed = _timed_fit(model, X_train, y_train, REPEATS)
-        proba[name] = pipe.predict_proba(X_test)
-        accuracy = pipe.score(X_test, y_test)
-        loss = log_loss(y_test, proba[name])
-        print(f"{name:<32} {accuracy:>9.4f} {loss:>9.4f} {elapsed:>8.3f}s")
+    proba = _compare(
+        _models(X_train.shape[0]),
+        (X_train, X_test, y_train, y_test),
+        ("accuracy", "log-loss"),
+        "predict_proba",
+        log_loss,
+    )
 
     def gap(a, b):
         return np.abs(proba[a] - proba[b]).max()
@@ -175,7 +180,7 @@ def main():
     pair = "binary 3 vs 8, SoftmaxClassifier vs LogisticRegression(C=2*C)"
     print(f"  {pair}: {binary_gap:.1e}")
 
-    predictions = _regression(REPEATS)
+    predictions = _regression()
     print("\nlargest difference in a test prediction between the paired models:")
     ridge_gap = np.abs(
         predictions["LinearRegressionGD (lbfgs)"] - predictions["sklearn Ridge"]

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._callbacks import callback_bases, fit_task
 from ._doc_link import DocLinkMixin
@@ -85,6 +85,9 @@ class BaseBackprop(DocLinkMixin, *callback_bases(), BaseEstimator):
     _parameter_names = ("coefs_[{}]", "intercepts_[{}]")
     #: L-BFGS evaluations allowed (MLPBackprop exposes it as ``max_fun``).
     _max_fun = 15000
+    #: partial_fit with early_stopping=True raises ValueError (scikit-learn's
+    #: MLPs do); else it is ignored there, as partial_fit holds out nothing
+    _partial_fit_refuses_early_stopping = False
 
     def _hidden_layer_sizes(self):
         return ()
@@ -114,6 +117,24 @@ class BaseBackprop(DocLinkMixin, *callback_bases(), BaseEstimator):
     def _output_unit(self):
         """The output unit of the fitted targets."""
         raise NotImplementedError
+
+    def _validate_xy(self, X, y, *, continuing, ravel_column_y, **checks):
+        """``X`` and ``y`` as ``fit`` takes them (``checks`` adds to
+        ``validate_data``'s); a ``y`` of one column is raveled, with
+        scikit-learn's DataConversionWarning, where ``ravel_column_y``."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=("csr", "csc"),
+            dtype=DTYPES,
+            reset=not continuing,
+            multi_output=True,
+            **checks,
+        )
+        if ravel_column_y and y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
 
     def _validation_split(self, indices, data, output, rng):
         """Training and validation indices for early stopping."""
@@ -159,6 +180,12 @@ class BaseBackprop(DocLinkMixin, *callback_bases(), BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
         """The transaction: a call completes, or leaves the estimator as it was."""
+        if (
+            incremental
+            and self.early_stopping
+            and self._partial_fit_refuses_early_stopping
+        ):
+            raise ValueError("partial_fit does not support early_stopping=True")
         # begun before the state is saved: a failed fit still tears callbacks down
         task = fit_task(
             self, X, y, sample_weight, max_epochs=1 if incremental else self.max_iter

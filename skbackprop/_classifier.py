@@ -11,9 +11,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import column_or_1d, validate_data
 
-from ._base import DTYPES, BaseBackprop, _not_lbfgs
+from ._base import BaseBackprop, _not_lbfgs
 from ._outputs import Multilabel
 from ._sample_weights import combined_weights
 from ._targets import MULTILABEL, encode_targets
@@ -59,17 +58,7 @@ class ClassifierBackprop(ClassifierMixin, BaseBackprop):
         self, X, y, sample_weight, *, incremental, classes, continuing
     ):
         """Validated X, encoded labels and combined sample/class weights."""
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=("csr", "csc"),
-            dtype=DTYPES,
-            reset=not continuing,
-            multi_output=True,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        X, y = self._validate_xy(X, y, continuing=continuing, ravel_column_y=True)
         check_classification_targets(y)
         y_enc = encode_targets(
             self, y, classes, incremental=incremental, continuing=continuing

@@ -365,14 +365,14 @@ class LinearRegressionGD(_Linear, RegressorBackprop):
 
     Examples
     --------
-    >>> from sklearn.datasets import load_diabetes
+    >>> import numpy as np
     >>> from sklearn.linear_model import Ridge
-    >>> from sklearn.preprocessing import StandardScaler
     >>> from skbackprop import LinearRegressionGD
-    >>> X, y = load_diabetes(return_X_y=True)
-    >>> X = StandardScaler().fit_transform(X)
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3))
+    >>> y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=100)
     >>> reg = LinearRegressionGD(alpha=1e-3, solver="lbfgs", tol=1e-10).fit(X, y)
-    >>> ridge = Ridge(alpha=1e-3 * X.shape[0]).fit(X, y)
+    >>> ridge = Ridge(alpha=1e-3 * len(y)).fit(X, y)  # alpha * n_samples
     >>> bool(np.allclose(reg.coef_, ridge.coef_, rtol=1e-6))
     True
     """

@@ -90,9 +90,7 @@ class _MLP:
         self.n_outputs_ = coefs[-1].shape[1]
         self.out_activation_ = self._output_unit().name
 
-    def _refuse_early_stopping(self):
-        if self.early_stopping:
-            raise ValueError("partial_fit does not support early_stopping=True")
+    _partial_fit_refuses_early_stopping = True
 
 
 class MLPBackprop(_MLP, ClassifierBackprop):
@@ -113,58 +111,7 @@ class MLPBackprop(_MLP, ClassifierBackprop):
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-        Units of each hidden layer; ``()`` gives a linear model.
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Hidden-layer activation.
-    solver : {'lbfgs', 'sgd', 'adam', 'gd'}, default='adam'
-        ``'gd'`` is full-batch gradient descent (pick a larger
-        ``learning_rate_init`` than Adam's 0.001, e.g. 0.1 on standardised
-        data).
-    alpha : float, default=1e-4
-        L2 penalty strength.
-    batch_size : int or 'auto', default='auto'
-        Mini-batch size of ``'sgd'`` and ``'adam'``: ``min(200, n_samples)``.
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Step-size schedule of ``'sgd'`` and ``'gd'``.
-    learning_rate_init : float, default=0.001
-        Initial step size (not used by ``'lbfgs'``).
-    power_t : float, default=0.5
-        Exponent of the ``'invscaling'`` schedule.
-    max_iter : int, default=200
-        Epochs (stochastic solvers) or iterations (``'lbfgs'``) at most.
-    shuffle : bool, default=True
-        Shuffle the samples every epoch.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights (drawn as MLPClassifier draws them),
-        shuffling and the validation split.
-    tol : float, default=1e-4
-        Minimum improvement of the loss (or validation score) per epoch.
-    verbose : bool, default=False
-        Print the loss of every epoch/iteration.
-    warm_start : bool, default=False
-        Continue from the current weights on the next ``fit``.
-    momentum : float, default=0.9
-        Momentum of ``'sgd'``.
-    nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum with ``'sgd'``.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data and stop when the
-        validation accuracy stops improving; the best weights are restored.
-        The split is MLPClassifier's (stratified only for binary targets), so
-        a seed holds out the same samples. Used by ``fit`` with ``'sgd'``,
-        ``'adam'`` and ``'gd'``; ``partial_fit`` raises ValueError with it.
-    validation_fraction : float, default=0.1
-        Share of the data held out for early stopping.
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Decay rates of Adam's moment estimates.
-    epsilon : float, default=1e-8
-        Adam's numerical-stability constant.
-    n_iter_no_change : int or np.inf, default=10
-        Epochs without improvement after which training stops; ``np.inf``
-        never stops early.
-    max_fun : int, default=15000
-        Loss evaluations at most (``'lbfgs'``).
+    {parameters}
     class_weight : dict, 'balanced' or None, default=None
         Weights per class, multiplied into ``sample_weight``.
 
@@ -172,35 +119,7 @@ class MLPBackprop(_MLP, ClassifierBackprop):
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
-    coefs_ : list of ndarray
-        ``coefs_[i]`` has shape (fan_in, fan_out), as in MLPClassifier.
-    intercepts_ : list of ndarray
-        ``intercepts_[i]`` has shape (fan_out,).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Feature names, for DataFrame input with string column names.
-    n_layers_ : int
-        Number of layers, input and output included.
-    n_outputs_ : int
-        Output units: 1 for binary problems, else the number of classes.
-    out_activation_ : str
-        ``'logistic'`` or ``'softmax'``.
-    loss_ : float
-        Final training loss.
-    best_loss_ : float or None
-        Lowest training loss (None with early stopping).
-    loss_curve_ : list of float
-        Loss after every epoch / L-BFGS iteration.
-    validation_scores_ : list of float or None
-        The accuracy on the held-out validation set after each epoch, when
-        ``early_stopping=True``; None otherwise.
-    best_validation_score_ : float or None
-        The best of ``validation_scores_`` (the model kept), or None.
-    t_ : int
-        Training samples seen by a stochastic solver.
-    n_iter_ : int
-        Epochs (or L-BFGS iterations) run by the last call.
+    {attributes}
 
     See Also
     --------
@@ -305,7 +224,6 @@ class MLPBackprop(_MLP, ClassifierBackprop):
         -------
         self : object
         """
-        self._refuse_early_stopping()
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _validation_split(self, indices, data, output, rng):
@@ -362,92 +280,19 @@ class MLPBackpropRegressor(_MLP, RegressorBackprop):
         ``'squared_error'``: identity output units with half squared error;
         ``'poisson'``: exp output units with half Poisson deviance (``y``
         must be non-negative).
-    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-        Units of each hidden layer; ``()`` gives a linear model.
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Hidden-layer activation.
-    solver : {'lbfgs', 'sgd', 'adam', 'gd'}, default='adam'
-        ``'gd'`` is full-batch gradient descent (pick a larger
-        ``learning_rate_init`` than Adam's 0.001).
-    alpha : float, default=1e-4
-        L2 penalty strength.
-    batch_size : int or 'auto', default='auto'
-        Mini-batch size of ``'sgd'`` and ``'adam'``: ``min(200, n_samples)``.
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Step-size schedule of ``'sgd'`` and ``'gd'``.
-    learning_rate_init : float, default=0.001
-        Initial step size (not used by ``'lbfgs'``).
-    power_t : float, default=0.5
-        Exponent of the ``'invscaling'`` schedule.
-    max_iter : int, default=200
-        Epochs (stochastic solvers) or iterations (``'lbfgs'``) at most.
-    shuffle : bool, default=True
-        Shuffle the samples every epoch.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights (drawn as MLPRegressor draws them),
-        shuffling and the validation split.
-    tol : float, default=1e-4
-        Minimum improvement of the loss (or validation score) per epoch.
-    verbose : bool, default=False
-        Print the loss of every epoch/iteration.
-    warm_start : bool, default=False
-        Continue from the current weights on the next ``fit``.
-    momentum : float, default=0.9
-        Momentum of ``'sgd'``.
-    nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum with ``'sgd'``.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (at random, as
-        MLPRegressor does) and stop when the validation R² stops improving;
-        the best weights are restored. Used by ``fit`` with ``'sgd'``,
-        ``'adam'`` and ``'gd'``; ``partial_fit`` raises ValueError with it.
-    validation_fraction : float, default=0.1
-        Share of the data held out for early stopping.
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Decay rates of Adam's moment estimates.
-    epsilon : float, default=1e-8
-        Adam's numerical-stability constant.
-    n_iter_no_change : int or np.inf, default=10
-        Epochs without improvement after which training stops.
-    max_fun : int, default=15000
-        Loss evaluations at most (``'lbfgs'``).
+    {parameters}
 
     Attributes
     ----------
-    coefs_ : list of ndarray
-        ``coefs_[i]`` has shape (fan_in, fan_out), as in MLPRegressor.
-    intercepts_ : list of ndarray
-        ``intercepts_[i]`` has shape (fan_out,).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Feature names, for DataFrame input with string column names.
-    n_layers_ : int
-        Number of layers, input and output included.
-    n_outputs_ : int
-        Number of targets.
-    out_activation_ : str
-        ``'identity'`` or ``'exp'`` (``loss='poisson'``).
-    loss_ : float
-        Final training loss.
-    best_loss_ : float or None
-        Lowest training loss (None with early stopping).
-    loss_curve_ : list of float
-        Loss after every epoch / L-BFGS iteration.
-    validation_scores_ : list of float or None
-        R² on the held-out validation set after each epoch, when
-        ``early_stopping=True``; None otherwise.
-    best_validation_score_ : float or None
-        The best of ``validation_scores_`` (the model kept), or None.
-    t_ : int
-        Training samples seen by a stochastic solver.
-    n_iter_ : int
-        Epochs (or L-BFGS iterations) run by the last call.
+    {attributes}
 
     See Also
     --------
     sklearn.neural_network.MLPRegressor : The estimator this one replaces.
-    LinearRegressionGD : The network without hidden layers.
+    LinearRegressionGD : Ridge regression, the network without hidden layers
+        and with ``alpha`` not divided by the weight sum.
+    sklearn.linear_model.PoissonRegressor : The optimum of
+        ``loss='poisson'`` with ``hidden_layer_sizes=()`` and ``alpha=0``.
 
     Examples
     --------
@@ -484,23 +329,124 @@ class MLPBackpropRegressor(_MLP, RegressorBackprop):
         tags.target_tags.positive_only = self.loss == "poisson"
         return tags
 
-    @available_if(_not_lbfgs)
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
-        """Update the model with a single epoch over the given data.
 
-        Not available for ``solver='lbfgs'``; raises ValueError with
-        ``early_stopping=True``, as MLPRegressor does.
+_PARAMETERS = """
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        Units of each hidden layer; ``()`` gives a linear model.
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Hidden-layer activation.
+    solver : {'lbfgs', 'sgd', 'adam', 'gd'}, default='adam'
+        ``'gd'`` is full-batch gradient descent: pick a larger
+        ``learning_rate_init`` than Adam's 0.001,
+        @GD_STEP@.
+    alpha : float, default=1e-4
+        L2 penalty strength.
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size of ``'sgd'`` and ``'adam'``: ``min(200, n_samples)``.
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Step-size schedule of ``'sgd'`` and ``'gd'``.
+    learning_rate_init : float, default=0.001
+        Initial step size (not used by ``'lbfgs'``).
+    power_t : float, default=0.5
+        Exponent of the ``'invscaling'`` schedule.
+    max_iter : int, default=200
+        Epochs (stochastic solvers) or iterations (``'lbfgs'``) at most.
+    shuffle : bool, default=True
+        Shuffle the samples every epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights (drawn as @PEER@ draws them),
+        shuffling and the validation split.
+    tol : float, default=1e-4
+        Minimum improvement of the loss (or validation score) per epoch.
+    verbose : bool, default=False
+        Print the loss of every epoch/iteration.
+    warm_start : bool, default=False
+        Continue from the current weights on the next ``fit``.
+    momentum : float, default=0.9
+        Momentum of ``'sgd'``.
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with ``'sgd'``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when the
+        validation @SCORE@ stops improving; the best weights are restored.
+        The split is @PEER@'s (@SPLIT@), so a seed holds out the
+        same samples. Used by ``fit`` with ``'sgd'``, ``'adam'`` and ``'gd'``;
+        ``partial_fit`` raises ValueError with it.
+    validation_fraction : float, default=0.1
+        Share of the data held out for early stopping.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of Adam's moment estimates.
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without improvement after which training stops; ``np.inf``
+        never stops early.
+    max_fun : int, default=15000
+        Loss evaluations at most (``'lbfgs'``)."""
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-        sample_weight : array-like of shape (n_samples,), default=None
+_ATTRIBUTES = """
+    coefs_ : list of ndarray
+        ``coefs_[i]`` has shape (fan_in, fan_out), as in @PEER@.
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` has shape (fan_out,).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Feature names, for DataFrame input with string column names.
+    n_layers_ : int
+        Number of layers, input and output included.
+    n_outputs_ : int
+        @OUTPUTS@
+    out_activation_ : str
+        @OUT_ACTIVATION@
+    loss_ : float
+        Final training loss.
+    best_loss_ : float or None
+        Lowest training loss (None with early stopping).
+    loss_curve_ : list of float
+        Loss after every epoch / L-BFGS iteration.
+    validation_scores_ : list of float or None
+        The @SCORE@ on the held-out validation set after each epoch, when
+        ``early_stopping=True``; None otherwise.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_`` (the model kept), or None.
+    t_ : int
+        Training samples seen by a stochastic solver.
+    n_iter_ : int
+        Epochs (or L-BFGS iterations) run by the last call."""
 
-        Returns
-        -------
-        self : object
-        """
-        self._refuse_early_stopping()
-        return self._fit(X, y, sample_weight, incremental=True)
+
+def _fill_docstring(cls, words):
+    """Write the shared parameters and attributes into ``cls``'s docstring,
+    with the words of ``words`` for its peer."""
+    parameters, attributes = _PARAMETERS.strip(), _ATTRIBUTES.strip()
+    for key, value in words.items():
+        parameters = parameters.replace(key, value)
+        attributes = attributes.replace(key, value)
+    cls.__doc__ = cls.__doc__.replace("{parameters}", parameters).replace(
+        "{attributes}", attributes
+    )
+
+
+_fill_docstring(
+    MLPBackprop,
+    {
+        "@PEER@": "MLPClassifier",
+        "@SCORE@": "accuracy",
+        "@SPLIT@": "stratified only for binary targets",
+        "@GD_STEP@": "e.g. 0.1 on standardised data",
+        "@OUTPUTS@": "Output units: 1 for binary problems, else the number of classes.",
+        "@OUT_ACTIVATION@": "``'logistic'`` or ``'softmax'``.",
+    },
+)
+_fill_docstring(
+    MLPBackpropRegressor,
+    {
+        "@PEER@": "MLPRegressor",
+        "@SCORE@": "R²",
+        "@SPLIT@": "at random",
+        "@GD_STEP@": "e.g. 0.003 where the targets are not standardised",
+        "@OUTPUTS@": "Number of targets.",
+        "@OUT_ACTIVATION@": "``'identity'`` or ``'exp'`` (``loss='poisson'``).",
+    },
+)

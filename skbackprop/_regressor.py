@@ -6,9 +6,8 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import column_or_1d, validate_data
 
-from ._base import DTYPES, BaseBackprop, _not_lbfgs
+from ._base import BaseBackprop, _not_lbfgs
 from ._sample_weights import combined_weights
 
 
@@ -28,7 +27,8 @@ class RegressorBackprop(RegressorMixin, BaseBackprop):
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch over the given data, continuing from the current state.
 
-        Not available for ``solver='lbfgs'``.
+        Not available for ``solver='lbfgs'``; MLPBackpropRegressor raises
+        ValueError with ``early_stopping=True``, as MLPRegressor does.
 
         Parameters
         ----------
@@ -52,18 +52,13 @@ class RegressorBackprop(RegressorMixin, BaseBackprop):
         self, X, y, sample_weight, *, incremental, classes, continuing
     ):
         """Validated X, numeric y and sample weights."""
-        X, y = validate_data(
-            self,
+        X, y = self._validate_xy(
             X,
             y,
-            accept_sparse=("csr", "csc"),
-            dtype=DTYPES,
-            reset=not continuing,
-            multi_output=True,
+            continuing=continuing,
+            ravel_column_y=self._ravel_column_y,
             y_numeric=True,
         )
-        if self._ravel_column_y and y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
         if continuing and y.shape[1:] != self._target_shape:
             raise ValueError(
                 f"y has shape {y.shape}, but the model being continued was "
@@ -100,11 +95,14 @@ class RegressorBackprop(RegressorMixin, BaseBackprop):
         return r2_score(held_out.T, Y_pred, sample_weight=held_out.sample_weight)
 
     def predict(self, X):
-        """Predict the targets.
+        """Predict the targets: the output units' predictions, the scores
+        themselves for the squared error, their exponential for
+        ``loss='poisson'``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples, of the features seen in ``fit``.
 
         Returns
         -------

@@ -135,9 +135,8 @@ def _constant(scope, container, name, value, proto):
     return full_name
 
 
-def _node(scope, container, op_type, inputs, name, **attrs):
-    """Add one node and return the name of its single output."""
-    output = scope.get_unique_variable_name(name)
+def _node_to(scope, container, op_type, inputs, output, **attrs):
+    """Add one node whose single output is the variable ``output``."""
     container.add_node(
         op_type,
         inputs,
@@ -146,6 +145,12 @@ def _node(scope, container, op_type, inputs, name, **attrs):
         **attrs,
     )
     return output
+
+
+def _node(scope, container, op_type, inputs, name, **attrs):
+    """Add one node and return the name of its single output, a new variable."""
+    output = scope.get_unique_variable_name(name)
+    return _node_to(scope, container, op_type, inputs, output, **attrs)
 
 
 def _forward(scope, operator, container, est, proto):
@@ -176,36 +181,20 @@ def _row_sum(scope, container, S):
 def _probabilities(scope, container, Z, output, proto, out_name):
     """Write the class probabilities of output unit ``output`` to ``out_name``."""
     if output == "softmax":
-        container.add_node(
-            "Softmax",
-            [Z],
-            out_name,
-            axis=1,
-            name=scope.get_unique_operator_name("Softmax"),
-        )
+        _node_to(scope, container, "Softmax", [Z], out_name, axis=1)
         return
     p = _node(scope, container, "Sigmoid", [Z], "sigmoid")
     if output == "multilabel":
-        container.add_node(
-            "Identity", [p], out_name, name=scope.get_unique_operator_name("Identity")
-        )
+        _node_to(scope, container, "Identity", [p], out_name)
     elif output == "binary":
         one = _constant(
             scope, container, "one", np.array(1.0, _numpy_dtype(proto)), proto
         )
         q = _node(scope, container, "Sub", [one, p], "negative_class")
-        container.add_node(
-            "Concat",
-            [q, p],
-            out_name,
-            axis=1,
-            name=scope.get_unique_operator_name("Concat"),
-        )
+        _node_to(scope, container, "Concat", [q, p], out_name, axis=1)
     else:  # one-vs-rest: the sigmoids normalised to sum to one
         total = _row_sum(scope, container, p)
-        container.add_node(
-            "Div", [p, total], out_name, name=scope.get_unique_operator_name("Div")
-        )
+        _node_to(scope, container, "Div", [p, total], out_name)
 
 
 def _labels(scope, container, est, Z, P_name, output, proto, out_name):
@@ -244,13 +233,7 @@ def _labels(scope, container, est, Z, P_name, output, proto, out_name):
         classes_name = _constant(
             scope, container, "classes", encoded, onnx_proto.TensorProto.STRING
         )
-    container.add_node(
-        "Gather",
-        [classes_name, flat],
-        out_name,
-        axis=0,
-        name=scope.get_unique_operator_name("Gather"),
-    )
+    _node_to(scope, container, "Gather", [classes_name, flat], out_name, axis=0)
 
 
 # converters and shape calculators -------------------------------------------
@@ -275,12 +258,7 @@ def _convert_regressor(scope, operator, container):
     op_type = (
         "Exp" if getattr(est, "out_activation_", "identity") == "exp" else "Identity"
     )
-    container.add_node(
-        op_type,
-        [Z],
-        operator.outputs[0].full_name,
-        name=scope.get_unique_operator_name(op_type),
-    )
+    _node_to(scope, container, op_type, [Z], operator.outputs[0].full_name)
 
 
 def _calculate_classifier_shapes(operator):

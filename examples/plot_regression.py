@@ -1,7 +1,7 @@
 """
-=============================================================
+=============================================================================
 Regression: LinearRegressionGD vs Ridge, MLPBackpropRegressor vs MLPRegressor
-=============================================================
+=============================================================================
 
 The regressors are the classifiers' networks with an identity output unit per
 target, trained on the half squared error, whose gradient with respect to the

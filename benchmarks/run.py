@@ -31,20 +31,39 @@ import scipy
 import sklearn
 import threadpoolctl
 from scipy import sparse
-from sklearn.datasets import load_breast_cancer, load_digits, make_classification
+from sklearn.base import is_regressor
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    make_classification,
+    make_regression,
+)
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression, SGDClassifier
-from sklearn.metrics import accuracy_score, log_loss
+from sklearn.linear_model import (
+    LogisticRegression,
+    Ridge,
+    SGDClassifier,
+    SGDRegressor,
+)
+from sklearn.metrics import accuracy_score, log_loss, r2_score, root_mean_squared_error
 from sklearn.model_selection import train_test_split
-from sklearn.neural_network import MLPClassifier
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import skbackprop  # noqa: E402
-from skbackprop import LogisticRegressionGD, MLPBackprop, SoftmaxClassifier  # noqa: E402
+from skbackprop import (  # noqa: E402
+    LinearRegressionGD,
+    LogisticRegressionGD,
+    MLPBackprop,
+    MLPBackpropRegressor,
+    SoftmaxClassifier,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ALPHA = 1e-4  # L2 strength of the linear models (LogisticRegression: C = 1/(alpha n))
+# L2 strength of the linear models (LogisticRegression: C = 1/(alpha n);
+# Ridge: alpha_ridge = alpha n; SGDRegressor: the same alpha)
+ALPHA = 1e-4
 GAP = 1e-3  # "reached the optimum": objective within this of the optimum
 SAME_OBJECTIVE = 1e-6  # two objectives this close count as the same
 
@@ -73,6 +92,13 @@ def _binary(n):
     return make_classification(n, 50, n_informative=20, random_state=0)
 
 
+def _regression(n):
+    """One standardised, noisy target (test R² about 0.6): the optimum's
+    objective is about 0.2, so the gap 1e-3 weighs as in the classifiers'."""
+    X, y = make_regression(n, 100, n_informative=50, noise=300.0, random_state=0)
+    return X, (y - y.mean()) / y.std()
+
+
 def _sparse(n):
     n_features, n_classes = 20_000 if n > 10_000 else 5_000, 20
     rng = np.random.default_rng(0)
@@ -93,7 +119,10 @@ WORKLOADS = {
         "CSR n x 20k (quick: 5k), 0.5% density, 20 classes",
     ),
     "binary": (_binary, 200_000, 40_000, "dense n x 50, binary"),
+    "regression": (_regression, 100_000, 20_000, "dense n x 100, one target"),
 }
+#: workloads of a regression target: no classes, Ridge's optimum
+REGRESSION = {"regression"}
 
 
 # Objectives (to measure the distance to the optimum) ---------------------
@@ -115,14 +144,23 @@ def _objective(coef, intercept, X, y, n_classes, alpha):
     return float(loss + 0.5 * alpha * np.sum(coef.astype(np.float64) ** 2))
 
 
+def _squared_objective(coef, intercept, X, y, alpha):
+    """Half mean squared error + alpha/2 ||coef||^2 of a linear regressor."""
+    coef = np.asarray(coef, dtype=np.float64)
+    residual = np.asarray(X @ coef, dtype=np.float64) + intercept - y
+    return float(0.5 * np.mean(residual**2) + 0.5 * alpha * coef @ coef)
+
+
 def _linear_objective(est, X, y, n_classes, alpha):
+    if is_regressor(est):
+        return _squared_objective(est.coef_, est.intercept_, X, y, alpha)
     return _objective(est.coef_, est.intercept_, X, y, n_classes, alpha)
 
 
 # Cases: a pair (ours, peer) of estimator factories on a workload ----------
 
 
-def _mlp_pair(solver, epochs):
+def _mlp_pair(solver, epochs, regression=False):
     params = dict(
         hidden_layer_sizes=(100,),
         solver=solver,
@@ -135,7 +173,12 @@ def _mlp_pair(solver, epochs):
     )
     if solver == "lbfgs":
         params.pop("batch_size")
-    return (lambda: MLPBackprop(**params)), (lambda: MLPClassifier(**params))
+    ours, peer = (
+        (MLPBackpropRegressor, MLPRegressor)
+        if regression
+        else (MLPBackprop, MLPClassifier)
+    )
+    return (lambda: ours(**params)), (lambda: peer(**params))
 
 
 # The to-optimum cases: 'gd' runs a fixed number of epochs (tol=0); 'sgd' keeps
@@ -145,15 +188,26 @@ def _mlp_pair(solver, epochs):
 _LINEAR_OPTIONS = {"gd": {}, "sgd": {"learning_rate": "adaptive"}, "lbfgs": {}}
 
 
-def _linear_pair(n_samples, binary, solver):
-    C = 1.0 / (ALPHA * n_samples)
-    ours_cls = LogisticRegressionGD if binary else SoftmaxClassifier
+def _linear_pair(n_samples, binary, solver, regression=False):
+    """Ours and the closed-form (or second-order) peer reaching its optimum."""
     options = _LINEAR_OPTIONS[solver]
+    if regression:
+        ours_cls = LinearRegressionGD
+
+        def peer(**kw):
+            return Ridge(alpha=ALPHA * n_samples, **kw)
+    else:
+        C = 1.0 / (ALPHA * n_samples)
+        ours_cls = LogisticRegressionGD if binary else SoftmaxClassifier
+
+        def peer(**kw):
+            return LogisticRegression(C=C, **kw)
+
     return (
         lambda **kw: ours_cls(
             alpha=ALPHA, solver=solver, random_state=0, **{**options, **kw}
         ),
-        lambda **kw: LogisticRegression(C=C, **kw),
+        peer,
     )
 
 
@@ -168,20 +222,30 @@ def _sgd_peer(**kw):
     return SGDClassifier(loss="log_loss", alpha=ALPHA, random_state=0, **kw)
 
 
+def _sgd_regressor_peer(**kw):
+    # squared_error is half the squared residual and the l2 penalty alpha/2
+    # ||w||^2: exactly LinearRegressionGD's objective
+    return SGDRegressor(alpha=ALPHA, random_state=0, **kw)
+
+
 def _cases(workload, n_samples, binary, quick):
     """(name, kind, ours factory, peer factory) for a workload."""
     epochs = 3 if quick else 5
-    mlp = workload in ("digits", "breast_cancer", "dense", "binary")
+    regression = workload in REGRESSION
+    mlp = workload in ("digits", "breast_cancer", "dense", "binary", "regression")
     cases = []
     if mlp:
         for solver in ("adam", "sgd"):
-            cases.append((f"mlp-{solver}", "epochs", *_mlp_pair(solver, epochs)))
+            pair = _mlp_pair(solver, epochs, regression)
+            cases.append((f"mlp-{solver}", "epochs", *pair))
         if workload in ("digits", "breast_cancer") or not quick:
-            cases.append(("mlp-lbfgs", "fit", *_mlp_pair("lbfgs", 20)))
-    cases.append(("linear-lbfgs", "optimum", *_linear_pair(n_samples, binary, "lbfgs")))
+            cases.append(("mlp-lbfgs", "fit", *_mlp_pair("lbfgs", 20, regression)))
+    pair = _linear_pair(n_samples, binary, "lbfgs", regression)
+    cases.append(("linear-lbfgs", "optimum", *pair))
+    sgd_peer = _sgd_regressor_peer if regression else _sgd_peer
     for solver in ("gd", "sgd"):
-        ours, _ = _linear_pair(n_samples, binary, solver)
-        cases.append((f"linear-{solver}", "to_optimum", ours, _sgd_peer))
+        ours, _ = _linear_pair(n_samples, binary, solver, regression)
+        cases.append((f"linear-{solver}", "to_optimum", ours, sgd_peer))
     return cases
 
 
@@ -222,6 +286,14 @@ def _param_bytes(est):
 
 
 def _scores(est, X_test, y_test):
+    """Test scores; a regressor's R² and RMSE under the classifiers' names'
+    places (``accuracy``, ``log_loss``), so that one table shows both."""
+    if is_regressor(est):
+        y_pred = est.predict(X_test)
+        return {
+            "accuracy": float(r2_score(y_test, y_pred)),
+            "log_loss": float(root_mean_squared_error(y_test, y_pred)),
+        }
     proba = est.predict_proba(X_test)
     return {
         "accuracy": float(accuracy_score(y_test, est.predict(X_test))),
@@ -318,23 +390,27 @@ def run_case(name, kind, ours, peer, data, n_classes, f_star, args):
         peer_epochs, peer_g = _epochs_to_optimum(
             peer, X, y, n_classes, f_star, 16 if args.quick else 32
         )
+        regression = n_classes is None
         row.update(
             ours_epochs=epochs,
             ours_final_gap=g,
-            peer="SGDClassifier",
+            peer=type(peer()).__name__,
             peer_epochs=peer_epochs,
             peer_final_gap=peer_g,
-            peer_note=None if binary else "one-vs-rest: a different objective",
+            peer_note=None
+            if binary or regression
+            else "one-vs-rest: a different objective",
         )
-        lr = _linear_pair(X.shape[0], binary, "lbfgs")[1]
-        fits = {"LogisticRegression": lambda: _timed_fit(lr, X, y)}
+        reference = _linear_pair(X.shape[0], binary, "lbfgs", regression)[1]
+        reference_name = type(reference()).__name__
+        fits = {reference_name: lambda: _timed_fit(reference, X, y)}
         if epochs is not None:
             fits["ours"] = lambda: _timed_fit(
                 ours, X, y, **_epoch_budget(epochs, own_stopping)
             )
         times, last = _alternate(fits, args.repeats)
-        row["reference"] = "LogisticRegression fit"
-        row["reference_s"] = float(np.median(times["LogisticRegression"]))
+        row["reference"] = f"{reference_name} fit"
+        row["reference_s"] = float(np.median(times[reference_name]))
         if epochs is not None:
             row["ours_s"] = float(np.median(times["ours"]))
             row["ratio"] = row["ours_s"] / row["reference_s"]
@@ -346,7 +422,7 @@ def run_case(name, kind, ours, peer, data, n_classes, f_star, args):
             )
         if args.memory:
             peak = _peak_memory(ours, X, y, max_iter=2)
-            n_outputs = 1 if binary else n_classes
+            n_outputs = 1 if binary or regression else n_classes
             base = _nbytes(X) + (X.shape[1] + 1) * n_outputs * X.dtype.itemsize
             row["ours_peak_bytes"] = peak
             row["ours_memory_ratio"] = (_nbytes(X) + peak) / base
@@ -392,7 +468,11 @@ def run_case(name, kind, ours, peer, data, n_classes, f_star, args):
 
 
 def _optimum(X, y, n_classes):
-    """The optimum objective, from a tightly converged LogisticRegression."""
+    """The optimum objective, from a tightly converged LogisticRegression,
+    or Ridge's closed form for a regression target (``n_classes`` None)."""
+    if n_classes is None:
+        ridge = Ridge(alpha=ALPHA * X.shape[0], solver="cholesky").fit(X, y)
+        return _squared_objective(ridge.coef_, ridge.intercept_, X, y, ALPHA)
     C = 1.0 / (ALPHA * X.shape[0])
     ref = LogisticRegression(C=C, tol=1e-8, max_iter=10_000).fit(X, y)
     return _linear_objective(ref, X, y, n_classes, ALPHA)
@@ -496,8 +576,8 @@ def print_table(rows):
             print(
                 f"{w:14} {d:7} {c:13} {measure:16} {ours:>11} "
                 f"{_fmt(r['reference_s'], 's'):>11} {_fmt(r.get('ratio')):>7}  "
-                f"LogisticRegression (ours: {r['ours_epochs'] or 'never'} epochs, gap "
-                f"{r['ours_final_gap']:.2g}; SGDClassifier: "
+                f"{r['reference'].split()[0]} (ours: {r['ours_epochs'] or 'never'} "
+                f"epochs, gap {r['ours_final_gap']:.2g}; {r['peer']}: "
                 f"{r['peer_epochs'] or 'never'}"
                 f" epochs, gap {r['peer_final_gap']:.2g})"
             )
@@ -519,9 +599,14 @@ def print_table(rows):
                 f"{w:14} {d:7} {c:13} {'fit time':16} {_fmt(r['ours_s'], 's'):>11} "
                 f"{_fmt(r['peer_s'], 's'):>11} {r['ratio']:7.3f}  {r['peer']}"
             )
+        loss, score = (
+            ("test RMSE", "R2")
+            if r["n_classes"] is None
+            else ("test log-loss", "accuracy")
+        )
         print(
-            f"{'':14} {'':7} {'':13} {'test log-loss':16} {r['ours_log_loss']:11.4f} "
-            f"{r['peer_log_loss']:11.4f} {'':7}  accuracy {r['ours_accuracy']:.4f} "
+            f"{'':14} {'':7} {'':13} {loss:16} {r['ours_log_loss']:11.4f} "
+            f"{r['peer_log_loss']:11.4f} {'':7}  {score} {r['ours_accuracy']:.4f} "
             f"vs {r['peer_accuracy']:.4f}"
         )
         if "ours_memory_ratio" in r:
@@ -623,10 +708,15 @@ def main(argv=None):
         X_all, y_all = loader(quick if args.quick else full)
         for dtype in args.dtype:
             X_all_d = X_all.astype(dtype)
+            regression = workload in REGRESSION
             X, X_test, y, y_test = train_test_split(
-                X_all_d, y_all, test_size=0.2, random_state=0, stratify=y_all
+                X_all_d,
+                y_all,
+                test_size=0.2,
+                random_state=0,
+                stratify=None if regression else y_all,
             )
-            n_classes = np.unique(y).size
+            n_classes = None if regression else np.unique(y).size
             f_star = _optimum(X, y, n_classes)
             for name, kind, ours, peer in _cases(
                 workload, X.shape[0], n_classes == 2, args.quick

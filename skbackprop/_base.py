@@ -1,41 +1,38 @@
-"""The estimator every skbackprop classifier is: parameters, the fit /
-partial_fit transaction, predictions; the shared core does the rest.
+"""The estimator every skbackprop model is: parameters, the fit /
+partial_fit transaction, persistence; the shared core does the rest.
 
 ``fit`` reads top to bottom: validate -> encode targets and weights -> build
 the objective -> initial parameters -> train (forward, loss, backward,
-update) -> store the fitted attributes. A subclass says only what differs:
-its hidden layers and activation, its output unit, its penalty convention,
-how its parameters start and how they are exposed as fitted attributes.
+update) -> store the fitted attributes. What differs between classifiers and
+regressors (how ``y`` becomes targets, the validation score of early
+stopping, predictions) is in :mod:`skbackprop._classifier` and
+:mod:`skbackprop._regressor`; a model then says only its hidden layers and
+activation, its output unit, its penalty convention, how its parameters
+start and how they are exposed as fitted attributes.
 """
 
-import functools
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.model_selection import train_test_split
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._array_api import check_same_namespace, get_namespace
+from sklearn.utils._array_api import check_same_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._array_api import engine_for, like, move_fitted, to_host
+from ._array_api import engine_for, move_fitted, to_host
 from ._callbacks import callback_bases, fit_task
 from ._doc_link import DocLinkMixin
 from ._engine import NumPyEngine
 from ._limits import check_network_size
 from ._linesearch import BarzilaiBorwein
 from ._network import Objective, predict_scores
-from ._outputs import Multilabel
 from ._params import Layout
 from ._solve import TrainingData, solve_epochs, solve_lbfgs
 from ._solvers import UPDATE_RULES
-from ._targets import MULTILABEL, encode_targets
 from ._training import Record
 from ._transaction import TRAINING_STATE, fit_transaction
-from ._weights import check_penalty_scale, combined_weights
+from ._weights import check_penalty_scale
 
 _DTYPES = (np.float64, np.float32)
 #: every class of solver state kept with a model: pickles name them
@@ -52,8 +49,8 @@ def _not_lbfgs(estimator):
     return True
 
 
-class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimator):
-    """Shared implementation of the skbackprop classifiers (not public)."""
+class BaseBackprop(DocLinkMixin, *callback_bases(), BaseEstimator):
+    """Shared implementation of the skbackprop estimators (not public)."""
 
     _parameter_constraints: dict = {
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -76,7 +73,6 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "shuffle": ["boolean"],
-        "class_weight": [dict, StrOptions({"balanced"}), None],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -93,10 +89,9 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
     _parameter_names = ("coefs_[{}]", "intercepts_[{}]")
     #: L-BFGS evaluations allowed (MLPBackprop exposes it as ``max_fun``).
     _max_fun = 15000
-    #: fits a 0/1 indicator y, one sigmoid unit per label
-    _multilabel = False
-    #: fits y of a single class (MLPClassifier does; the linear models raise)
-    _single_class = False
+    #: partial_fit with early_stopping=True raises ValueError (scikit-learn's
+    #: MLPs do); else it is ignored there, as partial_fit holds out nothing
+    _partial_fit_refuses_early_stopping = False
 
     def _hidden_layer_sizes(self):
         return ()
@@ -107,8 +102,33 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
     def _fit_intercept(self):
         return True
 
-    def _output(self, n_classes):
-        """The output unit (:mod:`skbackprop._outputs`) for ``n_classes``."""
+    def _output(self, n_outputs):
+        """The output unit (:mod:`skbackprop._outputs`) for ``n_outputs``
+        classes or targets."""
+        raise NotImplementedError
+
+    def _targets_known(self):
+        """Whether a fit has fixed the targets (classes, or number of targets)."""
+        raise NotImplementedError
+
+    def _validate_training_data(
+        self, X, y, sample_weight, *, incremental, classes, continuing, engine=None
+    ):
+        """``(X, y_enc, sample_weight)``: X validated in the engine's namespace;
+        ``y`` in the form the output unit's ``targets`` takes and the combined
+        weights, NumPy arrays."""
+        raise NotImplementedError
+
+    def _output_unit(self):
+        """The output unit of the fitted targets."""
+        raise NotImplementedError
+
+    def _validation_split(self, indices, data, output, rng):
+        """Training and validation indices for early stopping."""
+        raise NotImplementedError
+
+    def _validation_score(self, output, S, y_enc, sample_weight):
+        """Early stopping's score of host scores ``S`` on held-out targets."""
         raise NotImplementedError
 
     def _init_theta(self, layout, rng, dtype):
@@ -130,10 +150,12 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Sparse input (CSR/CSC) is never densified.
-        y : array-like of shape (n_samples,)
-            Target labels (at least two classes).
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (classifiers: a 0/1 indicator matrix for multilabel
+            targets) or target values (regressors).
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights; ``class_weight`` multiplies them.
+            Non-negative weights; a classifier's ``class_weight`` multiplies
+            them.
 
         Returns
         -------
@@ -142,30 +164,16 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
-    @available_if(_not_lbfgs)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Run one epoch over the given data, continuing from the current state.
-
-        Not available for ``solver='lbfgs'``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        classes : array-like of shape (n_classes,), default=None
-            Every class that will ever appear; required on the first call.
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self : object
-        """
-        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
-
     def _fit(self, X, y, sample_weight, *, incremental, classes=None):
         """The transaction: a call completes, or leaves the estimator exactly
         as it was (:mod:`skbackprop._transaction`)."""
-        continuing = (incremental or self.warm_start) and hasattr(self, "classes_")
+        if (
+            incremental
+            and self.early_stopping
+            and self._partial_fit_refuses_early_stopping
+        ):
+            raise ValueError("partial_fit does not support early_stopping=True")
+        continuing = (incremental or self.warm_start) and self._targets_known()
         # outside _fit_context, whose exit tears the callbacks down: a failing
         # teardown is undone too
         with fit_transaction(
@@ -181,9 +189,9 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         return self._train(X, y, sample_weight, incremental, classes, task)
 
     def _train(self, X, y, sample_weight, incremental, classes, task):
-        continuing = (incremental or self.warm_start) and hasattr(self, "classes_")
-        # X's namespace and device decide the engine; labels and weights are
-        # encoded on the host, then moved to X's device with the targets
+        continuing = (incremental or self.warm_start) and self._targets_known()
+        # X's namespace and device decide the engine; targets and weights are
+        # encoded on the host, then moved to X's device
         engine = engine_for(X)
         X, y_enc, sample_weight = self._validate_training_data(
             X,
@@ -243,11 +251,11 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         record.n_iter = 0
         return theta, rng, record
 
-    def _validate_training_data(
-        self, X, y, sample_weight, *, incremental, classes, continuing, engine=None
-    ):
-        """Validated X (in the engine's namespace), encoded labels and combined
-        sample/class weights (NumPy arrays)."""
+    def _validate_xy(self, X, y, *, continuing, ravel_column_y, engine, **checks):
+        """``X`` (in the engine's namespace) and ``y`` as ``fit`` takes them
+        (``checks`` adds to ``validate_data``'s); a ``y`` of one column is
+        raveled, with scikit-learn's DataConversionWarning, where
+        ``ravel_column_y``."""
         dtypes = _DTYPES if engine is None else tuple(engine.float_dtypes)
         X, y = validate_data(
             self,
@@ -257,26 +265,18 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
             dtype=dtypes,
             reset=not continuing,
             multi_output=True,
+            **checks,
         )
-        if y.ndim == 2 and y.shape[1] == 1:
+        if ravel_column_y and y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        y_enc = encode_targets(
-            self, y, classes, incremental=incremental, continuing=continuing
-        )
-        # the weights need X's length and dtype only: an empty NumPy stand-in
-        host_dtype = X.dtype if engine is None else engine.host_dtype(X.dtype)
-        sample_weight = combined_weights(
-            sample_weight,
-            self.class_weight,
-            np.empty((X.shape[0], 0), dtype=host_dtype),
-            y_enc,
-            self.classes_,
-            incremental=incremental,
-            multilabel=self._label_type == MULTILABEL,
-            two_classes=not self._single_class,
-        )
-        return X, y_enc, sample_weight
+        return X, y
+
+    @staticmethod
+    def _host_stand_in(X, engine):
+        """An empty NumPy array of X's length and host dtype: the weights need
+        nothing more of X."""
+        dtype = X.dtype if engine is None else engine.host_dtype(X.dtype)
+        return np.empty((X.shape[0], 0), dtype=dtype)
 
     def _check_limits(self, X, sample_weight, dtype):
         """Fail fast: a network beyond memory, a penalty leaving nothing to learn."""
@@ -289,7 +289,7 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
             check_penalty_scale(self.alpha, total * rows / n_samples, dtype)
 
     def _objective(self, X, engine):
-        """The training objective for ``X``'s features and the fitted classes."""
+        """The training objective for ``X``'s features and the fitted targets."""
         output = self._output_unit()
         layout = Layout(
             [X.shape[1], *self._hidden_layer_sizes(), output.n_outputs],
@@ -311,7 +311,7 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         ``names`` maps each parameter array's name to its slice of ``theta``.
         Used by :func:`skbackprop.check_gradients`; validates like ``fit``.
         """
-        fitted = hasattr(self, "classes_")
+        fitted = self._targets_known()
         # a diagnostic: computed on the host, whatever the data's device
         X, y_enc, sample_weight = self._validate_training_data(
             to_host(X),
@@ -333,22 +333,6 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
             theta = self._init_theta(objective.layout, rng, X.dtype)
         names = objective.layout.named_slices(*self._parameter_names)
         return objective, theta, X, T, sample_weight, names
-
-    def _validation_split(self, indices, data, output, rng):
-        """Training and validation indices for early stopping: stratified by
-        class, or at random where a class is too rare for it (or multilabel)."""
-        split = functools.partial(
-            train_test_split,
-            indices,
-            test_size=self.validation_fraction,
-            random_state=rng,
-        )
-        if self._label_type == MULTILABEL:
-            return split()
-        try:
-            return split(stratify=data.y_enc)
-        except ValueError:
-            return split()
 
     def _batch_size(self, n_samples):
         if self.solver == "gd":
@@ -425,73 +409,8 @@ class BaseBackprop(DocLinkMixin, ClassifierMixin, *callback_bases(), BaseEstimat
         layers = list(zip(coefs, intercepts, strict=True))
         return predict_scores(layers, X, self._activation(), engine)
 
-    def _probabilities(self, X, method):
-        S = self._scores(X, method)
-        # from scores to probabilities on the host (a small array)
-        return like(self._output_unit().probabilities(to_host(S)), S)
-
-    def _output_unit(self):
-        """The output unit of the fitted targets."""
-        if self._label_type == MULTILABEL:
-            return Multilabel(self.classes_.size)
-        return self._output(self.classes_.size)
-
-    def predict(self, X):
-        """Predict class labels.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples to classify.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
-            One of ``classes_`` per sample; multilabel: the 0/1 matrix of the
-            labels whose probability exceeds one half.
-        """
-        S = self._scores(X, "predict")
-        return like(self._output_unit().predict(to_host(S), self.classes_), S)
-
-    def predict_proba(self, X):
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples whose class probabilities are wanted, of the features
-            seen in ``fit``.
-
-        Returns
-        -------
-        P : ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``; rows sum to one, except for
-            multilabel targets, whose labels have their own probabilities.
-        """
-        return self._probabilities(X, "predict_proba")
-
-    def predict_log_proba(self, X):
-        """Logarithm of the class probabilities.
-
-        Probabilities are floored at the smallest normal float, so the result
-        is finite (at least about -708 in float64) and ranks the classes as
-        ``predict_proba`` does.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-
-        Returns
-        -------
-        log_P : ndarray of shape (n_samples, n_classes)
-        """
-        P = self._probabilities(X, "predict_log_proba")
-        xp, _ = get_namespace(P)
-        return xp.log(P)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.array_api_support = True
-        tags.classifier_tags.multi_label = self._multilabel
         return tags

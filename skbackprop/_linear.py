@@ -1,21 +1,22 @@
-"""SoftmaxClassifier and LogisticRegressionGD: the networks with no hidden layer."""
+"""SoftmaxClassifier, LogisticRegressionGD and LinearRegressionGD: the networks
+with no hidden layer."""
 
-import functools
-import inspect
 from numbers import Real
 
 import numpy as np
+from sklearn.utils._array_api import device, get_namespace
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseBackprop
-from ._outputs import Logistic, Softmax
+from ._classifier import ClassifierBackprop
+from ._outputs import Identity, Logistic, Softmax
+from ._regressor import RegressorBackprop
+from ._signature import derived_init
 
 _SHARED_PARAMETERS = """
     alpha : float, default=1e-4
         Strength of the L2 penalty :math:`\\frac{\\alpha}{2}\\lVert W\\rVert_F^2`
-        added to the weighted mean cross-entropy (the intercept is not
-        penalised). ``alpha = 1 / (C * n_samples)`` gives the objective of
-        ``LogisticRegression(C=C)``.
+        added to the @LOSS@ (the intercept is not penalised).
+        @ALPHA@
     fit_intercept : bool, default=True
         Whether to learn an intercept per output unit.
     solver : {'gd', 'sgd', 'adam', 'lbfgs'}, default=@SOLVER@
@@ -45,8 +46,8 @@ _SHARED_PARAMETERS = """
     n_iter_no_change : int, default=10
         Epochs without improvement after which training stops.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified) and stop when
-        the validation accuracy stops improving; the best parameters are
+        Hold out ``validation_fraction`` of the data@SPLIT@ and stop when
+        the validation @SCORE@ stops improving; the best parameters are
         restored. Not used by ``'lbfgs'`` or ``partial_fit``.
     validation_fraction : float, default=0.1
         Share of the data held out for early stopping.
@@ -60,9 +61,7 @@ _SHARED_PARAMETERS = """
         Adam's numerical-stability constant.
     shuffle : bool, default=True
         Shuffle the samples every epoch (stochastic solvers).
-    class_weight : dict, 'balanced' or None, default=None
-        Weights per class, multiplied into ``sample_weight``.
-    warm_start : bool, default=False
+@CLASS_WEIGHT@    warm_start : bool, default=False
         Continue from the current parameters on the next ``fit``.
     random_state : int, RandomState instance or None, default=None
         Seeds shuffling and the validation split.
@@ -71,10 +70,6 @@ _SHARED_PARAMETERS = """
 """
 
 _SHARED_ATTRIBUTES = """
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-    intercept_ : ndarray of shape (@ROWS@,)
-        Intercepts (zeros when ``fit_intercept=False``).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -89,41 +84,19 @@ _SHARED_ATTRIBUTES = """
     best_loss_ : float or None
         Lowest training loss seen (None with early stopping).
     validation_scores_ : list of float or None
-        Validation accuracy per epoch with early stopping, else None.
+        Validation @SCORE@ per epoch with early stopping, else None.
     best_validation_score_ : float or None
-        Best validation accuracy with early stopping, else None.
+        Best validation @SCORE@ with early stopping, else None.
     t_ : int
         Training samples seen by a stochastic solver.
 """
 
 
-def _with_defaults(init, **defaults):
-    """``init`` with other defaults in its signature: the linear models'
-    constructors differ in nothing else. scikit-learn reads the parameters
-    and their defaults from the signature (``__signature__``)."""
-    signature = inspect.signature(init)
-    signature = signature.replace(
-        parameters=[
-            p.replace(default=defaults.get(name, p.default))
-            for name, p in signature.parameters.items()
-        ]
-    )
+class _Linear:
+    """A network with no hidden layer, for a classifier or regressor base:
+    a convex objective started from zero, ``coef_`` and ``intercept_``."""
 
-    @functools.wraps(init)
-    def __init__(self, **params):
-        bound = signature.bind(self, **params)
-        bound.apply_defaults()
-        init(*bound.args, **bound.kwargs)
-
-    __init__.__signature__ = signature
-    return __init__
-
-
-class _LinearBackprop(BaseBackprop):
-    """A network with no hidden layer: ``coef_`` and ``intercept_``."""
-
-    _parameter_constraints = {
-        **BaseBackprop._parameter_constraints,
+    _linear_constraints = {
         "fit_intercept": ["boolean"],
         "learning_rate_init": [
             Interval(Real, 0, None, closed="neither"),
@@ -134,6 +107,22 @@ class _LinearBackprop(BaseBackprop):
     # LogisticRegression's tight function tolerance: reach the optimum.
     _lbfgs_ftol = 64 * np.finfo(float).eps
     _scale_lbfgs = True
+
+    def _fit_intercept(self):
+        return self.fit_intercept
+
+    def _init_theta(self, layout, rng, dtype):
+        # the objective is convex: start from zero (no random draw)
+        return np.zeros(layout.size, dtype=dtype)
+
+
+class _LinearBackprop(_Linear, ClassifierBackprop):
+    """The linear classifiers: one row of ``coef_`` per output unit."""
+
+    _parameter_constraints = {
+        **ClassifierBackprop._parameter_constraints,
+        **_Linear._linear_constraints,
+    }
 
     def __init__(
         self,
@@ -183,13 +172,6 @@ class _LinearBackprop(BaseBackprop):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
-
-    def _fit_intercept(self):
-        return self.fit_intercept
-
-    def _init_theta(self, layout, rng, dtype):
-        # the objective is convex: start from zero (no random draw)
-        return np.zeros(layout.size, dtype=dtype)
 
     def _get_layers(self):
         return [self.coef_.T], [self.intercept_]
@@ -297,7 +279,7 @@ class LogisticRegressionGD(_LinearBackprop):
     True
     """
 
-    __init__ = _with_defaults(_LinearBackprop.__init__, solver="gd")
+    __init__ = derived_init(_LinearBackprop.__init__, solver="gd")
 
     _multilabel = True
 
@@ -305,11 +287,139 @@ class LogisticRegressionGD(_LinearBackprop):
         return Logistic(n_classes)
 
 
-def _fill_docstring(cls, solver, rows):
-    cls.__doc__ = cls.__doc__.replace(
-        "{parameters}", _SHARED_PARAMETERS.strip().replace("@SOLVER@", solver)
-    ).replace("{attributes}", _SHARED_ATTRIBUTES.strip().replace("@ROWS@", rows))
+_CLASSIFIER_DOC = {
+    "@LOSS@": "weighted mean cross-entropy",
+    "@ALPHA@": "``alpha = 1 / (C * n_samples)`` gives the objective of\n"
+    "        ``LogisticRegression(C=C)``.",
+    "@SPLIT@": " (stratified)",
+    "@SCORE@": "accuracy",
+    "@CLASS_WEIGHT@": "    class_weight : dict, 'balanced' or None, default=None\n"
+    "        Weights per class, multiplied into ``sample_weight``.\n",
+}
+_CLASSIFIER_ATTRIBUTES = """
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    intercept_ : ndarray of shape (@ROWS@,)
+        Intercepts (zeros when ``fit_intercept=False``).
+"""
 
 
-_fill_docstring(SoftmaxClassifier, "'lbfgs'", "n_classes")
-_fill_docstring(LogisticRegressionGD, "'gd'", "1,) or (n_classes")
+def fill_docstring(cls, solver, rows, words):
+    """Write the shared parameters and attributes into ``cls``'s docstring,
+    with the words of ``words`` for its kind of model."""
+    parameters = _SHARED_PARAMETERS.strip().replace("@SOLVER@", solver)
+    attributes = _SHARED_ATTRIBUTES.strip()
+    if "@CLASS_WEIGHT@" in words:
+        attributes = _CLASSIFIER_ATTRIBUTES.strip() + "\n    " + attributes
+    for key, value in words.items():
+        parameters = parameters.replace(key, value)
+        attributes = attributes.replace(key, value)
+    cls.__doc__ = cls.__doc__.replace("{parameters}", parameters).replace(
+        "{attributes}", attributes.replace("@ROWS@", rows)
+    )
+
+
+fill_docstring(SoftmaxClassifier, "'lbfgs'", "n_classes", _CLASSIFIER_DOC)
+fill_docstring(LogisticRegressionGD, "'gd'", "1,) or (n_classes", _CLASSIFIER_DOC)
+
+
+class LinearRegressionGD(_Linear, RegressorBackprop):
+    r"""Ridge regression trained by gradient descent on :math:`\hat Y - Y`.
+
+    Identity output units, one per target: predictions :math:`\hat Y = XW^\top + b`,
+    objective the weighted half mean squared error plus
+    :math:`\frac{\alpha}{2}\lVert W\rVert_F^2` (the intercept is not
+    penalised), gradient :math:`\partial L/\partial W = (w \odot (\hat Y -
+    Y))^\top X` with weights :math:`w` normalised to sum to one:
+
+    .. math::
+
+        J(W, b) = \frac{1}{2 \sum_i s_i} \sum_i s_i \lVert \hat y_i - y_i
+        \rVert^2 + \frac{\alpha}{2}\lVert W\rVert_F^2 .
+
+    Multiplied by :math:`2 \sum_i s_i`, this is the objective of
+    ``Ridge(alpha=alpha * sum(sample_weight))`` fitted with the same sample
+    weights: with unit weights, ``Ridge(alpha=alpha * n_samples)``. Both reach
+    the same optimum; ``coef_``, ``intercept_`` and ``predict`` have Ridge's
+    shapes for 1-D ``y``, 2-D ``y`` and ``y`` of shape (n_samples, 1). With
+    several targets the objective sums the targets' losses.
+
+    Parameters
+    ----------
+    {parameters}
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Weights; 1-D for a single target (1-D ``y`` or ``y`` of shape
+        (n_samples, 1)), as Ridge's.
+    intercept_ : float or ndarray of shape (n_targets,)
+        Intercepts: a float for 1-D ``y``, and 0.0 when
+        ``fit_intercept=False``, as Ridge's.
+    {attributes}
+
+    See Also
+    --------
+    sklearn.linear_model.Ridge : Same optimum with
+        ``alpha_ridge = alpha * n_samples`` (``alpha * sum(sample_weight)``).
+    MLPBackpropRegressor : Hidden layers on the same core.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from skbackprop import LinearRegressionGD
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3))
+    >>> y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=100)
+    >>> reg = LinearRegressionGD(alpha=1e-3, solver="lbfgs", tol=1e-10).fit(X, y)
+    >>> ridge = Ridge(alpha=1e-3 * len(y)).fit(X, y)  # alpha * n_samples
+    >>> bool(np.allclose(reg.coef_, ridge.coef_, rtol=1e-6))
+    True
+    """
+
+    _parameter_constraints = {
+        **RegressorBackprop._parameter_constraints,
+        **_Linear._linear_constraints,
+    }
+
+    __init__ = derived_init(
+        _LinearBackprop.__init__, drop=("class_weight",), solver="gd"
+    )
+    # only the gradient tolerance stops L-BFGS: with correlated features a
+    # function tolerance stops before the coefficients settle to 1e-6
+    _lbfgs_ftol = 0.0
+
+    def _output(self, n_targets):
+        return Identity(n_targets)
+
+    def _get_layers(self):
+        # coef_ and intercept_ in Ridge's shapes, in the fit's namespace
+        xp, _ = get_namespace(self.coef_)
+        W = xp.reshape(self.coef_, (-1, self.n_features_in_)).T
+        b = self.intercept_
+        if getattr(b, "ndim", 0) == 0:  # a float: one target, or no intercept
+            b = xp.full(W.shape[1:], float(b), dtype=W.dtype, device=device(W))
+        return [W], [b]
+
+    def _set_layers(self, coefs, intercepts):
+        coef = np.ascontiguousarray(coefs[0].T)
+        single = self._target_shape in ((), (1,))
+        self.coef_ = coef[0] if single else coef
+        if not self.fit_intercept:
+            self.intercept_ = 0.0
+        elif self._target_shape == ():
+            self.intercept_ = intercepts[0][0]
+        else:
+            self.intercept_ = intercepts[0]
+
+
+_REGRESSOR_DOC = {
+    "@LOSS@": "weighted half mean squared error",
+    "@ALPHA@": "``alpha = alpha_ridge / n_samples`` gives the objective of\n"
+    "        ``Ridge(alpha=alpha_ridge)``.",
+    "@SPLIT@": "",
+    "@SCORE@": "R²",
+    "@CLASS_WEIGHT@": "",
+}
+fill_docstring(LinearRegressionGD, "'gd'", "", _REGRESSOR_DOC)

@@ -2,16 +2,18 @@ r"""Output units, each paired with its canonical loss, and the targets they trai
 
 For every pair here the gradient of the loss with respect to the unit's
 input is *prediction - target*: :math:`P - Y` for softmax with cross-entropy,
-:math:`\sigma(z) - y` for sigmoid units with binary cross-entropy. An output
-unit says how many units a problem needs, how labels become targets, which
-loss trains it (from :mod:`skbackprop.gradients`) and how scores become
-probabilities and labels.
+:math:`\sigma(z) - y` for sigmoid units with binary cross-entropy,
+:math:`\hat Y - Y` for identity units with half squared error and
+:math:`e^{Z} - Y` for exp units with half Poisson deviance. An output unit
+says how many units a problem needs, how labels (or regression targets)
+become targets, which loss trains it (from :mod:`skbackprop.gradients`) and
+how scores become probabilities, labels or predictions.
 """
 
 import numpy as np
 from scipy.special import expit
 
-from .gradients import logistic_loss, softmax, softmax_loss
+from .gradients import logistic_loss, poisson_loss, softmax, softmax_loss, squared_loss
 
 
 def _floored(P):
@@ -127,4 +129,56 @@ class Multilabel(Logistic):
         return S
 
 
-OUTPUTS = {"softmax": Softmax, "logistic": Logistic, "multilabel": Multilabel}
+class Identity:
+    """Identity units with half squared error, one per regression target:
+    the prediction is the score."""
+
+    name = "identity"
+    curvature = 1.0  # the loss's second derivative in the score is 1
+
+    def __init__(self, n_targets):
+        self.n_outputs = n_targets
+
+    def targets(self, y, dtype):
+        """Float targets of shape (n_samples, n_targets)."""
+        return y.astype(dtype, copy=False).reshape(y.shape[0], -1)
+
+    def loss(self, S, T, sample_weight, engine, out=None):
+        return squared_loss(S, T, sample_weight, engine, out)
+
+    def predict(self, S):
+        return S
+
+
+class Exp(Identity):
+    """Exp units with half Poisson deviance (``loss='poisson'``): the
+    prediction :math:`e^{z}` is the mean of a Poisson target."""
+
+    name = "exp"
+    #: the second derivative e^z has no bound: no step size follows from the
+    #: data alone, so ``learning_rate_init='auto'`` is not offered with it
+    curvature = None
+
+    def targets(self, y, dtype):
+        if (y < 0).any():
+            raise ValueError(
+                "loss='poisson' needs non-negative targets (counts or rates); "
+                f"y has values down to {y.min()}."
+            )
+        return super().targets(y, dtype)
+
+    def loss(self, S, T, sample_weight, engine, out=None):
+        return poisson_loss(S, T, sample_weight, engine, out)
+
+    def predict(self, S):
+        with np.errstate(over="ignore"):  # beyond the float range: inf
+            return np.exp(S)
+
+
+OUTPUTS = {
+    "softmax": Softmax,
+    "logistic": Logistic,
+    "multilabel": Multilabel,
+    "identity": Identity,
+    "exp": Exp,
+}

@@ -48,8 +48,9 @@ class LossCurveDisplay:
     --------
     >>> from sklearn.datasets import load_iris
     >>> from skbackprop import LossCurveDisplay, SoftmaxClassifier
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = SoftmaxClassifier().fit(X, y)
+    >>> clf = SoftmaxClassifier().fit(*load_iris(return_X_y=True))
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")  # no window: draw off screen
     >>> disp = LossCurveDisplay.from_estimator(clf)
     >>> len(disp.line_.get_ydata()) == len(clf.loss_curve_)
     True

@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
-from sklearn.metrics import accuracy_score
 
 from ._array_api import to_host
 from ._lbfgs import ScaledProblem, run_lbfgs
@@ -29,8 +28,9 @@ class TrainingData:
     Attributes
     ----------
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-    y_enc : ndarray of shape (n_samples,)
-        Encoded labels (class indices).
+    y_enc : ndarray
+        Encoded labels (class indices, or a multilabel indicator matrix), or
+        a regressor's target values.
     T : ndarray
         Targets, as the output unit encodes them.
     sample_weight : ndarray of shape (n_samples,) or None
@@ -201,8 +201,8 @@ def split_validation(estimator, objective, data, rng):
     def validation_score(theta):
         layers = engine.views(layout)(theta)
         S = predict_scores(layers, held_out.X, objective.activation, engine)
-        return accuracy_score(
-            held_out.y_enc, output.labels(e.to_host(S)), sample_weight=held_out_weight
+        return estimator._validation_score(
+            output, e.to_host(S), held_out.y_enc, held_out_weight
         )
 
     return data.rows(train, e), validation_score

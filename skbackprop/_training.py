@@ -77,12 +77,30 @@ def _copy(theta):
     return xp.asarray(theta, copy=True)
 
 
+class DivergenceError(ValueError):
+    """Training diverged: the loss or a parameter is non-finite, or the loss
+    exploded."""
+
+    def __init__(self, message, loss):
+        super().__init__(message)
+        self.loss = loss
+
+
 def divergence_error(epoch, loss, learning_rate_init):
-    """The ValueError raised when training diverges."""
-    return ValueError(
-        f"Training diverged at iteration {epoch}: the loss became {loss:.3g}. "
-        f"The step size is too large for this data: lower learning_rate_init "
-        f"(currently {learning_rate_init!r}) or standardise the features."
+    """The ValueError raised when training diverges. A non-finite loss or
+    parameter is also named in MLPRegressor's words."""
+    non_finite = (
+        ""
+        if math.isfinite(loss)
+        else "Solver produced non-finite parameter weights. The input data may "
+        "contain large values and need to be preprocessed. "
+    )
+    return DivergenceError(
+        f"{non_finite}Training diverged at iteration {epoch}: the loss became "
+        f"{loss:.3g}. The step size is too large for this data: lower "
+        f"learning_rate_init (currently {learning_rate_init!r}) or standardise "
+        "the features.",
+        loss,
     )
 
 
@@ -244,7 +262,13 @@ def run_epochs(
     try:
         with np.errstate(over="ignore", invalid="ignore"), threads:
             for _ in range(1 if incremental else max_iter):
-                loss = driver.epoch(theta, guard)
+                try:
+                    loss = driver.epoch(theta, guard)
+                except DivergenceError as error:
+                    if not record.early_stopping or record.best_theta is None:
+                        raise
+                    _stop_diverged(record, error, verbose)
+                    return True
                 record.t += n_samples
                 score = None if validation_score is None else validation_score(theta)
                 record.end_epoch(loss, theta, score)
@@ -268,6 +292,20 @@ def run_epochs(
             stacklevel=3,
         )
     return False
+
+
+def _stop_diverged(record, error, verbose):
+    """Early stopping has kept a best model: training stops there (the caller
+    restores it) instead of raising, and the epoch is recorded with a NaN
+    validation score, as MLPClassifier/MLPRegressor record it."""
+    record.end_epoch(error.loss, None, np.nan)
+    record.report(verbose)
+    warnings.warn(
+        f"{error} Training stopped; the parameters of the best validation "
+        "score are kept.",
+        ConvergenceWarning,
+        stacklevel=4,
+    )
 
 
 def _should_stop(record, driver, n_iter_no_change, verbose, on_epoch, theta):

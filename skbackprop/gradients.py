@@ -26,6 +26,8 @@ __all__ = [
     "sigmoid",
     "softmax_cross_entropy",
     "binary_cross_entropy",
+    "squared_error",
+    "poisson_deviance",
 ]
 
 _PLAIN = ReferenceEngine()
@@ -240,6 +242,87 @@ def binary_cross_entropy(z, y, sample_weight=None):
     return logistic_loss(z, y, _weights(sample_weight, z), _PLAIN)
 
 
+def squared_error(Yhat, Y, sample_weight=None):
+    r"""Half squared error of identity output units and its gradient.
+
+    Parameters
+    ----------
+    Yhat : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Predictions (the identity unit's input is its output).
+    Y : array-like of the same shape as ``Yhat``
+        Targets.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights, normalised here to sum to one.
+
+    Returns
+    -------
+    loss : float
+        :math:`L = \sum_i w_i \lVert \hat y_i - y_i \rVert^2 / (2 \sum_i w_i)`,
+        summed over targets (not averaged).
+    dYhat : ndarray of the same shape as ``Yhat``
+        :math:`\partial L / \partial \hat Y = w \odot (\hat Y - Y) / \sum_i w_i`.
+
+    Notes
+    -----
+    For one sample and target, :math:`\ell = \frac12 (\hat y - y)^2` and
+    :math:`\partial \ell / \partial \hat y = \hat y - y`: prediction minus
+    target, as for softmax and sigmoid units. The loss overflows only where
+    the squared residuals exceed the float range.
+
+    Examples
+    --------
+    >>> from skbackprop.gradients import squared_error
+    >>> loss, dYhat = squared_error([1.0, 3.0], [0.0, 1.0])
+    >>> loss, dYhat
+    (1.25, array([0.5, 1. ]))
+    """
+    Yhat = _float_array(Yhat)
+    Y = np.asarray(Y, dtype=Yhat.dtype)
+    return squared_loss(Yhat, Y, _weights(sample_weight, Yhat), _PLAIN)
+
+
+def poisson_deviance(Z, Y, sample_weight=None):
+    r"""Half Poisson deviance of exp output units and its gradient w.r.t. ``Z``.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Raw scores; the prediction is :math:`\hat y = e^{z}`.
+    Y : array-like of the same shape as ``Z``
+        Non-negative targets (counts, rates).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights, normalised here to sum to one.
+
+    Returns
+    -------
+    loss : float
+        :math:`L = \sum_i w_i \sum_t [e^{z_{it}} - y_{it} z_{it}
+        + y_{it} \log y_{it} - y_{it}] / \sum_i w_i` (with :math:`0 \log 0 = 0`),
+        summed over targets; 0 where :math:`e^{z} = y`.
+    dZ : ndarray of the same shape as ``Z``
+        :math:`\partial L / \partial Z = w \odot (e^{Z} - Y) / \sum_i w_i`.
+
+    Notes
+    -----
+    The half deviance :math:`y \log(y / \hat y) - y + \hat y` written in the
+    score :math:`z = \log \hat y`: no logarithm of a prediction is taken, so
+    the loss is finite wherever :math:`e^{z}` is. Its derivative in :math:`z`
+    is :math:`e^{z} - y`, prediction minus target again.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.gradients import poisson_deviance
+    >>> loss, dZ = poisson_deviance(np.log([1.0, 2.0]), [1.0, 2.0])
+    >>> float(loss), dZ
+    (0.0, array([0., 0.]))
+    """
+    Z = _float_array(Z)
+    Y = np.asarray(Y, dtype=Z.dtype)
+    with np.errstate(over="ignore"):  # e^z beyond the float range is inf
+        return poisson_loss(Z, Y, _weights(sample_weight, Z), _PLAIN)
+
+
 def _weights(sample_weight, S):
     return None if sample_weight is None else np.asarray(sample_weight, dtype=S.dtype)
 
@@ -279,16 +362,45 @@ def logistic_loss(z, y, weights, e, out=None):
     r"""Binary cross-entropy of sigmoid units, summed over units:
     :math:`L = \sum_i w_i \sum_u [\log(1 + e^{z_{iu}}) - y_{iu} z_{iu}]`,
     :math:`\partial L/\partial z = w \odot (\sigma(z) - y)`."""
-    n = z.shape[0]
     per_unit = e.softplus(z)
     per_unit -= y * z  # -log p(y | z) = log(1 + e^z) - y z
     P = e.sigmoid(z, out)  # p = sigma(z)
     dz = P
     dz -= y  # dz = p - y
-    per_sample = per_unit if z.ndim == 1 else e.row_sum64(per_unit)
+    return _weighted_mean(per_unit, dz, weights, e)
+
+
+def _weighted_mean(per_unit, dY, weights, e):
+    """The loss from per-unit terms, and the gradient ``dY`` (per-unit
+    ``prediction - target``) scaled by the normalised weights, in place."""
+    per_sample = per_unit if dY.ndim == 1 else e.row_sum64(per_unit)
     if weights is None:
-        dz /= n
-        return e.mean(per_sample), dz
+        dY /= dY.shape[0]
+        return e.mean(per_sample), dY
     w = weights / e.sum(weights)
-    dz *= w if z.ndim == 1 else w[:, None]
-    return e.weighted_sum(per_sample, w), dz
+    dY *= w if dY.ndim == 1 else w[:, None]
+    return e.weighted_sum(per_sample, w), dY
+
+
+def squared_loss(Yhat, Y, weights, e, out=None):
+    r"""Half squared error of identity units, summed over units:
+    :math:`L = \sum_i w_i \frac12 \lVert \hat y_i - y_i \rVert^2`,
+    :math:`\partial L/\partial \hat Y = w \odot (\hat Y - Y)`."""
+    dY = e.subtract(Yhat, Y, out)  # dY = Yhat - Y
+    per_unit = e.multiply(dY, dY)
+    per_unit *= 0.5
+    return _weighted_mean(per_unit, dY, weights, e)
+
+
+def poisson_loss(Z, Y, weights, e, out=None):
+    r"""Half Poisson deviance of exp units, summed over units:
+    :math:`L = \sum_i w_i \sum_t [e^{z} - y z + y \log y - y]`,
+    :math:`\partial L/\partial Z = w \odot (e^{Z} - Y)`."""
+    per_unit = e.xlogx(Y)
+    per_unit -= Y
+    per_unit -= e.multiply(Y, Z)
+    mu = e.exp(Z, out)  # the prediction e^z
+    per_unit += mu  # e^z - y z + y log y - y: 0 where e^z = y
+    dZ = mu
+    dZ -= Y  # dZ = e^z - y
+    return _weighted_mean(per_unit, dZ, weights, e)

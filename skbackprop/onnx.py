@@ -154,15 +154,9 @@ def _write(scope, container, op_type, inputs, out_name, **attrs):
 
 
 def _node(scope, container, op_type, inputs, name, **attrs):
-    """Add one node and return the name of its single output."""
+    """Add one node and return the name of its single output, a new variable."""
     output = scope.get_unique_variable_name(name)
-    container.add_node(
-        op_type,
-        inputs,
-        output,
-        name=scope.get_unique_operator_name(op_type),
-        **attrs,
-    )
+    _write(scope, container, op_type, inputs, output, **attrs)
     return output
 
 
@@ -265,12 +259,7 @@ def _convert_regressor(scope, operator, container):
     op_type = (
         "Exp" if getattr(est, "out_activation_", "identity") == "exp" else "Identity"
     )
-    container.add_node(
-        op_type,
-        [Z],
-        operator.outputs[0].full_name,
-        name=scope.get_unique_operator_name(op_type),
-    )
+    _write(scope, container, op_type, [Z], operator.outputs[0].full_name)
 
 
 def _calculate_classifier_shapes(operator):
@@ -316,7 +305,5 @@ _ESTIMATORS = (
     "MLPBackpropRegressor",
 )
 
-# the regressors register themselves as soon as the package defines them
 for _name in _ESTIMATORS:
-    if hasattr(skbackprop, _name):
-        _register(getattr(skbackprop, _name))
+    _register(getattr(skbackprop, _name))

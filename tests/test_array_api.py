@@ -21,11 +21,17 @@ import scipy.sparse
 from numpy.testing import assert_allclose
 from scipy._lib import _array_api as _scipy_array_api
 from sklearn import clone, config_context
-from sklearn.datasets import make_classification
+from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._array_api import get_namespace_and_device, move_to
 
-from skbackprop import LogisticRegressionGD, MLPBackprop, SoftmaxClassifier
+from skbackprop import (
+    LinearRegressionGD,
+    LogisticRegressionGD,
+    MLPBackprop,
+    MLPBackpropRegressor,
+    SoftmaxClassifier,
+)
 from skbackprop._engine import ReferenceEngine
 from skbackprop._engine.array_api import ArrayAPIEngine
 from skbackprop._network import Objective
@@ -551,3 +557,117 @@ def test_partial_fit_across_namespaces(solver):
             mixed.partial_fit(X, y, classes=np.unique(y))
     assert isinstance(mixed.coefs_[0], np.ndarray)
     assert_allclose(mixed.coefs_[0], reference.coefs_[0], rtol=1e-6, atol=1e-12)
+
+
+# --- the regressors ----------------------------------------------------------------
+
+
+def _regressors():
+    for solver in SOLVERS:
+        yield LinearRegressionGD(solver=solver, max_iter=15, random_state=0)
+        yield MLPBackpropRegressor(
+            hidden_layer_sizes=(7, 5),
+            activation="tanh" if solver == "sgd" else "relu",
+            loss="poisson" if solver in ("gd", "adam") else "squared_error",
+            solver=solver,
+            max_iter=15,
+            learning_rate_init=0.01,
+            random_state=0,
+        )
+
+
+def _regressor_id(est):
+    return f"{type(est).__name__}-{est.solver}-{getattr(est, 'loss', 'squared_error')}"
+
+
+REGRESSORS = list(_regressors())
+
+
+def _regression_data(est, dtype=np.float64, n_targets=1, n_samples=90):
+    X, y = make_regression(
+        n_samples=n_samples,
+        n_features=6,
+        n_informative=4,
+        n_targets=n_targets,
+        random_state=0,
+    )
+    y = y / np.std(y)
+    if getattr(est, "loss", None) == "poisson":
+        y = np.exp(y)  # positive rates
+    return X.astype(dtype), y.astype(dtype)
+
+
+def _regressor_layers(est):
+    """The fitted arrays; a single target's intercept is a NumPy scalar, as
+    Ridge's is."""
+    return [a for a in _layers(est) if not isinstance(a, (float, np.generic))]
+
+
+@pytest.mark.parametrize("est", REGRESSORS, ids=_regressor_id)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("n_targets", [1, 2])
+def test_regressor_fit_and_predict_match_numpy(est, dtype, n_targets):
+    X, y = _regression_data(est, dtype, n_targets)
+    reference, fitted = _fit_both(est, X, y)
+    rtol, atol = (1e-6, 1e-9) if dtype == np.float64 else (1e-2, 2e-3)
+    assert fitted.n_iter_ == reference.n_iter_
+    assert_allclose(fitted.loss_curve_, reference.loss_curve_, rtol=rtol)
+    got_layers, expected_layers = (
+        _regressor_layers(fitted),
+        _regressor_layers(reference),
+    )
+    assert len(got_layers) == len(expected_layers)
+    for got, expected in zip(got_layers, expected_layers, strict=True):
+        _assert_on_device(got)
+        assert _numpy(got).dtype == dtype
+        assert_allclose(_numpy(got), expected, rtol=rtol, atol=atol)
+    if isinstance(reference, LinearRegressionGD) and n_targets == 1:
+        assert fitted.intercept_ == pytest.approx(reference.intercept_, rel=rtol)
+    X_device = _strict(X)
+    with config_context(array_api_dispatch=True):
+        y_pred = fitted.predict(X_device)
+        score = fitted.score(X_device, _strict(y))
+    _assert_on_device(y_pred)
+    expected = reference.predict(X)
+    assert y_pred.shape == expected.shape
+    assert_allclose(_numpy(y_pred), expected, rtol=rtol, atol=atol)
+    assert score == pytest.approx(reference.score(X, y), rel=rtol, abs=atol)
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
+@pytest.mark.parametrize("cls", [LinearRegressionGD, MLPBackpropRegressor])
+def test_regressor_early_stopping_and_partial_fit_match_numpy(cls, solver):
+    est = cls(solver=solver, max_iter=20, random_state=0, learning_rate_init=0.01)
+    X, y = _regression_data(est, n_samples=120)
+    reference, fitted = _fit_both(est.set_params(early_stopping=True), X, y)
+    assert fitted.n_iter_ == reference.n_iter_
+    assert_allclose(fitted.validation_scores_, reference.validation_scores_, rtol=1e-6)
+    est.set_params(early_stopping=False)
+    reference, fitted = clone(est), clone(est)
+    for _ in range(3):
+        reference.partial_fit(X, y)
+        with config_context(array_api_dispatch=True):
+            fitted.partial_fit(_strict(X), _strict(y))
+    for got, expected in zip(
+        _regressor_layers(fitted), _regressor_layers(reference), strict=True
+    ):
+        _assert_on_device(got)
+        assert_allclose(_numpy(got), expected, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("library, device_name", list(_library_devices()))
+@pytest.mark.parametrize("est", REGRESSORS, ids=_regressor_id)
+def test_regressors_on_other_libraries_match_numpy(library, device_name, est):
+    to_library = _library_array(library, device_name)
+    X, y = _regression_data(est, np.float32, n_targets=2)
+    reference = clone(est).fit(X, y)
+    X_device = to_library(X)
+    with config_context(array_api_dispatch=True):
+        xp, _, device = get_namespace_and_device(X_device)
+        fitted = clone(est).fit(X_device, to_library(y))
+        y_pred = fitted.predict(X_device)
+    for got, expected in zip(_layers(fitted), _layers(reference), strict=True):
+        _assert_on_device(got, xp, device)
+        assert_allclose(_numpy(got), expected, rtol=1e-2, atol=2e-3)
+    _assert_on_device(y_pred, xp, device)
+    assert_allclose(_numpy(y_pred), reference.predict(X), rtol=1e-2, atol=2e-3)

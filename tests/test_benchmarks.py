@@ -62,3 +62,42 @@ def test_benchmark_writes_ratios_and_its_environment(tmp_path):
         lbfgs["same_objective_ours_s"] / lbfgs["same_objective_peer_s"]
     )
     assert "to peer gap" in done.stdout
+
+
+def test_regression_workload_pairs_the_regressors(tmp_path):
+    output = tmp_path / "result.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--quick",
+            "--workload",
+            "regression",
+            "--dtype",
+            "float64",
+            "--case",
+            "mlp-sgd",
+            "linear-lbfgs",
+            "--repeats",
+            "1",
+            "--no-memory",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    cases = {row["case"]: row for row in json.loads(output.read_text())["results"]}
+    assert cases["mlp-sgd"]["peer"] == "MLPRegressor"
+    assert cases["linear-lbfgs"]["peer"] == "Ridge"
+    # one target: MLPRegressor reports the same loss as ours, epoch for epoch
+    mlp = cases["mlp-sgd"]
+    assert mlp["loss_curve_ours"] == pytest.approx(mlp["loss_curve_peer"], rel=1e-9)
+    # Ridge's closed form is the optimum; L-BFGS gets within 1e-6 of it
+    lbfgs = cases["linear-lbfgs"]
+    assert lbfgs["peer_gap"] == pytest.approx(0.0, abs=1e-12)
+    assert 0 <= lbfgs["ours_gap"] <= 1e-6
+    assert 0.5 < lbfgs["ours_accuracy"] == pytest.approx(lbfgs["peer_accuracy"])
+    assert "test RMSE" in done.stdout

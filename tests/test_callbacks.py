@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 from sklearn.base import clone
-from sklearn.datasets import make_classification
+from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV
@@ -23,13 +23,20 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skbackprop import LogisticRegressionGD, MLPBackprop, SoftmaxClassifier
+from skbackprop import (
+    LinearRegressionGD,
+    LogisticRegressionGD,
+    MLPBackprop,
+    MLPBackpropRegressor,
+    SoftmaxClassifier,
+)
 from skbackprop._callbacks import callback_bases
 
 callback = pytest.importorskip("sklearn.callback")  # scikit-learn >= 1.9
 ProgressBar, ScoringMonitor = callback.ProgressBar, callback.ScoringMonitor
 
 ESTIMATORS = [SoftmaxClassifier, LogisticRegressionGD, MLPBackprop]
+REGRESSORS = [LinearRegressionGD, MLPBackpropRegressor]
 SOLVERS = ["gd", "sgd", "adam", "lbfgs"]
 EPOCH_TASKS = {"epoch", "iteration"}
 
@@ -136,7 +143,7 @@ def _assert_balanced(recorder):
 # --- the mixin ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("cls", ESTIMATORS + REGRESSORS)
 def test_estimators_support_callbacks(cls):
     est = cls()
     assert isinstance(est, callback.CallbackSupportMixin)
@@ -503,3 +510,64 @@ def test_estimators_work_without_rich():
             print("ok")
     """)
     assert out.strip() == "ok"
+
+
+# --- the regressors: the same tasks, scored by R² ------------------------------------
+
+
+def _make_regressor(cls, solver, **params):
+    """A small, seeded regressor; MLPBackpropRegressor with a step fit for 'gd'."""
+    if cls is MLPBackpropRegressor:
+        params.setdefault("hidden_layer_sizes", (8,))
+        params.setdefault("learning_rate_init", 0.01)
+    return cls(solver=solver, batch_size=32, random_state=0, **params)
+
+
+def _regression_data(n_targets=2):
+    X, y = make_regression(
+        n_samples=80, n_features=5, n_targets=n_targets, noise=0.5, random_state=0
+    )
+    return StandardScaler().fit_transform(X), y / np.std(y)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("cls", REGRESSORS)
+def test_regressors_run_one_task_per_epoch_scored_as_score(cls, solver):
+    X, y = _regression_data()
+    recorder = Recorder()
+    monitor = ScoringMonitor(scoring="r2")
+    est = _make_regressor(cls, solver, max_iter=4).set_callbacks(recorder, monitor)
+    _fit_quietly(est, X, y)
+
+    _assert_balanced(recorder)
+    epochs = recorder.epochs_run()
+    assert len(epochs) == est.n_iter_ == 4
+    assert_allclose(epochs[-1][3].predict(X), est.predict(X))
+    rows = [r for r in monitor.get_logs().data if r["task_name"] in EPOCH_TASKS]
+    for k, row in enumerate(rows, start=1):
+        at_k = _fit_quietly(_make_regressor(cls, solver, max_iter=k), X, y)
+        assert row["r2"] == pytest.approx(at_k.score(X, y), rel=1e-12)
+
+
+@pytest.mark.parametrize("cls", REGRESSORS)
+def test_regressor_partial_fit_is_a_task_of_one_epoch(cls):
+    X, y = _regression_data()
+    recorder = Recorder()
+    est = _make_regressor(cls, "sgd").set_callbacks(recorder)
+    for _ in range(2):
+        est.partial_fit(X, y)
+    roots = [event[2] for event in recorder.calls("begin") if event[2].parent is None]
+    assert len(roots) == 2 and all(root.max_subtasks == 1 for root in roots)
+    assert len(recorder.epochs_run()) == 2
+
+
+@pytest.mark.parametrize("cls", REGRESSORS)
+def test_regressor_callbacks_propagate_through_pipeline(cls):
+    X, y = _regression_data()
+    recorder = Recorder()
+    pipe = make_pipeline(StandardScaler(), _make_regressor(cls, "gd", max_iter=3))
+    _fit_quietly(pipe.set_callbacks(recorder), X, y)
+    _assert_balanced(recorder)
+    epochs = recorder.epochs_run()
+    assert len(epochs) == 3
+    assert {event[1] for event in epochs} == {cls.__name__}

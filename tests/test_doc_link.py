@@ -4,7 +4,13 @@ import pytest
 from sklearn.base import BaseEstimator
 from sklearn.utils import estimator_html_repr
 
-from skbackprop import LogisticRegressionGD, MLPBackprop, SoftmaxClassifier
+from skbackprop import (
+    LinearRegressionGD,
+    LogisticRegressionGD,
+    MLPBackprop,
+    MLPBackpropRegressor,
+    SoftmaxClassifier,
+)
 from skbackprop._doc_link import DOCS_URL, DocLinkMixin
 
 
@@ -37,12 +43,16 @@ def test_no_link_for_classes_outside_skbackprop():
 
 @pytest.mark.parametrize(
     "estimator",
-    [SoftmaxClassifier, LogisticRegressionGD, MLPBackprop],
+    [
+        SoftmaxClassifier,
+        LogisticRegressionGD,
+        MLPBackprop,
+        LinearRegressionGD,
+        MLPBackpropRegressor,
+    ],
     ids=lambda cls: cls.__name__,
 )
 def test_the_estimators_link_to_their_pages(estimator):
-    if not issubclass(estimator, DocLinkMixin):
-        pytest.xfail("DocLinkMixin is not yet among the estimators' bases")
     assert estimator()._get_doc_link() == (
         f"{DOCS_URL}generated/skbackprop.{estimator.__name__}.html"
     )

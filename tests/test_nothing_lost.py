@@ -31,10 +31,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
-from sklearn.datasets import make_classification
+from sklearn.datasets import make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
 
-from skbackprop import LogisticRegressionGD, MLPBackprop, SoftmaxClassifier
+from skbackprop import (
+    LinearRegressionGD,
+    LogisticRegressionGD,
+    MLPBackprop,
+    MLPBackpropRegressor,
+    SoftmaxClassifier,
+)
 
 ESTIMATORS = [SoftmaxClassifier, LogisticRegressionGD, MLPBackprop]
 SOLVERS = ["gd", "sgd", "adam", "lbfgs"]
@@ -700,3 +706,135 @@ def test_ctrl_c_at_a_random_batch_of_a_random_epoch_follows_the_rule(
     assert est.n_iter_ >= 1
     twin = _fit_quietly(_make(cls, solver, max_iter=est.n_iter_), X, y)
     _assert_same_model(est, twin, X, y)
+
+
+# --- the regressors: the same rule, on their own data ------------------------------
+
+REGRESSORS = [LinearRegressionGD, MLPBackpropRegressor]
+
+
+def _regression_data(n_samples=200, n_features=6, seed=0, n_targets=1):
+    X, y = make_regression(
+        n_samples=n_samples,
+        n_features=n_features,
+        n_informative=4,
+        n_targets=n_targets,
+        noise=1.0,
+        random_state=seed,
+    )
+    return StandardScaler().fit_transform(X), y / np.std(y)
+
+
+def _make_regressor(cls, solver, **params):
+    """As :func:`_make`, for a regressor."""
+    if cls is MLPBackpropRegressor:
+        params.setdefault("hidden_layer_sizes", (8,))
+        params.setdefault("learning_rate_init", 0.01)
+    params.setdefault("batch_size", 10)
+    params.setdefault("tol", 0.0)
+    params.setdefault("n_iter_no_change", 10**6)
+    params.setdefault("random_state", 0)
+    return cls(solver=solver, **params)
+
+
+@pytest.mark.parametrize("cls", REGRESSORS)
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_regressor_ctrl_c_at_the_end_of_epoch_1_restores_and_reraises(cls, solver):
+    X_old, y_old = _regression_data(seed=1)
+    X, y = _regression_data(seed=2)
+    est = _fit_quietly(_make_regressor(cls, solver, max_iter=4), X_old, y_old)
+    before = _state(est)
+    est.set_callbacks(Raise("end_epoch", KeyboardInterrupt(), epoch=1))
+    interrupted, messages = _run(lambda: est.fit(X, y))
+    assert interrupted, f"fit returned ({messages}) instead of re-raising"
+    _assert_unchanged(est, before)
+
+
+@pytest.mark.parametrize("cls", REGRESSORS)
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_regressor_ctrl_c_at_the_end_of_epoch_3_keeps_two_epochs(cls, solver):
+    X, y = _regression_data(seed=2, n_targets=2)
+    est = _make_regressor(cls, solver, max_iter=6)
+    est.set_callbacks(Raise("end_epoch", KeyboardInterrupt(), epoch=3))
+    interrupted, messages = _run(lambda: est.fit(X, y))
+    assert not interrupted
+    assert messages.count(INTERRUPTED) == 1
+    twin = _fit_quietly(_make_regressor(cls, solver, max_iter=2), X, y)
+    assert est.n_iter_ == 2
+    _assert_same_model(est, twin, X, y)
+
+
+@pytest.mark.parametrize("cls", REGRESSORS)
+@pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
+def test_regressor_ctrl_c_in_partial_fit_restores_and_reraises(cls, solver):
+    X, y = _regression_data()
+    est = _partial_fit_quietly(_make_regressor(cls, solver), X, y)
+    twin = _partial_fit_quietly(clone(est), X, y)
+    before = _state(est)
+    est.set_callbacks(Raise("end_epoch", KeyboardInterrupt()))
+    interrupted, messages = _run(lambda: est.partial_fit(X, y))
+    assert interrupted, f"partial_fit returned ({messages}) instead of re-raising"
+    _assert_unchanged(est, before)
+    _assert_same_model(est, twin, X, y)
+
+
+@pytest.mark.parametrize("cls", REGRESSORS)
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_regressor_exception_in_teardown_leaves_the_old_model(cls, solver, warm_start):
+    X_old, y_old = _regression_data(seed=1)
+    X, y = _regression_data(seed=2)
+    est = _fit_quietly(
+        _make_regressor(cls, solver, max_iter=3, warm_start=warm_start), X_old, y_old
+    )
+    before = _state(est)
+    est.set_callbacks(Raise("teardown", RuntimeError("teardown failed")))
+    with pytest.raises(RuntimeError, match="teardown failed"):
+        _fit_quietly(est, X, y)
+    _assert_unchanged(est, before)
+
+
+@pytest.mark.parametrize("cls", REGRESSORS)
+@pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
+def test_a_diverged_regressor_fit_leaves_the_old_model(cls, solver):
+    X_old, y_old = _regression_data(seed=1)
+    X, y = _regression_data(seed=2)
+    est = _fit_quietly(_make_regressor(cls, solver, max_iter=3), X_old, y_old)
+    before = _state(est)
+    est.set_params(learning_rate_init=1e30)
+    with pytest.raises(ValueError, match="diverged"):
+        _fit_quietly(est, X * 1e10, y)
+    est.set_params(learning_rate_init=_make_regressor(cls, solver).learning_rate_init)
+    _assert_unchanged(est, before)
+
+
+@pytest.mark.parametrize("cls", REGRESSORS)
+def test_a_failed_regressor_fit_does_not_consume_a_random_state_instance(cls):
+    X, y = _regression_data()
+    rng, twin_rng = np.random.RandomState(0), np.random.RandomState(0)
+    est = _make_regressor(cls, "sgd", max_iter=3, random_state=rng)
+    est.set_callbacks(Raise("end_epoch", RuntimeError("callback failed"), epoch=2))
+    with pytest.raises(RuntimeError, match="callback failed"):
+        _fit_quietly(est, X, y)
+    est.set_callbacks()
+    twin = _make_regressor(cls, "sgd", max_iter=3, random_state=twin_rng)
+    _fit_quietly(est, X, y)
+    _fit_quietly(twin, X, y)
+    for a, b in zip(_layers(est), _layers(twin), strict=True):
+        assert_array_equal(a, b)
+    assert rng.uniform() == twin_rng.uniform()
+
+
+@pytest.mark.parametrize("cls", REGRESSORS)
+@pytest.mark.parametrize(
+    "dtype, weight", [(np.float64, 1e308), (np.float32, 1e38)], ids=["64", "32"]
+)
+def test_a_regressor_weight_sum_that_overflows_is_refused(cls, dtype, weight):
+    X, y = _regression_data(40)
+    est = _make_regressor(cls, "sgd", max_iter=5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match="overflows"):
+            est.fit(X.astype(dtype), y, sample_weight=np.full(40, weight))
+    _assert_no_runtime_warning(caught)
+    assert not hasattr(est, "coef_") and not hasattr(est, "coefs_")

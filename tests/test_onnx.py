@@ -3,14 +3,14 @@
 Labels must equal ``predict`` exactly and probabilities / predictions be within
 1e-5 of ``predict_proba`` / ``predict`` on float32 input. The multilabel and
 regression graphs are checked on estimators whose fitted attributes are copied
-from scikit-learn's own models, so that the reference is independent of ours.
+from scikit-learn's own models, so that the reference is independent of ours,
+and the regressors also on their own fits.
 """
 
 import warnings
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -24,9 +24,14 @@ rt = pytest.importorskip("onnxruntime")
 
 import skl2onnx  # noqa: E402
 
-import skbackprop  # noqa: E402
-import skbackprop.onnx as skonnx  # noqa: E402
-from skbackprop import LogisticRegressionGD, MLPBackprop, SoftmaxClassifier  # noqa: E402
+import skbackprop.onnx  # noqa: E402, F401 (registers the converters)
+from skbackprop import (  # noqa: E402
+    LinearRegressionGD,
+    LogisticRegressionGD,
+    MLPBackprop,
+    MLPBackpropRegressor,
+    SoftmaxClassifier,
+)
 
 ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
 
@@ -202,19 +207,7 @@ def test_multilabel_logistic_regression_in_a_pipeline():
     np.testing.assert_allclose(out["probabilities"], expected, atol=1e-5)
 
 
-# regression: the real estimators when they exist, else stand-ins --------------
-class _StandInRegressor(RegressorMixin, BaseEstimator):
-    """Only the fitted attributes a regressor's converter reads."""
-
-
-def _regressor_class(name):
-    cls = getattr(skbackprop, name, None)
-    if cls is None:
-        cls = type(name, (_StandInRegressor,), {})
-        skonnx._register(cls)
-    return cls
-
-
+# regression ---------------------------------------------------------------------
 def _regression_data(n_targets):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 5)).astype(np.float32)
@@ -229,7 +222,7 @@ def _regression_data(n_targets):
 def test_linear_regression(n_targets, fit_intercept):
     X, y = _regression_data(n_targets)
     reference = Ridge(alpha=1.0, fit_intercept=fit_intercept).fit(X, y)
-    ours = _regressor_class("LinearRegressionGD")()
+    ours = LinearRegressionGD()
     ours.coef_, ours.intercept_ = reference.coef_, reference.intercept_
     ours.n_features_in_ = X.shape[1]
     out, _ = _run(ours, X)
@@ -257,7 +250,7 @@ def test_mlp_regression_in_a_pipeline(loss, activation):
         y,
     )
     mlp = reference[-1]
-    ours = _regressor_class("MLPBackpropRegressor")()
+    ours = MLPBackpropRegressor()
     ours.coefs_, ours.intercepts_ = mlp.coefs_, mlp.intercepts_
     ours.activation, ours.out_activation_ = activation, mlp.out_activation_
     ours.n_features_in_ = X.shape[1]
@@ -271,7 +264,7 @@ def test_mlp_regression_in_a_pipeline(loss, activation):
 def test_multi_output_mlp_regression():
     X, Y = _regression_data(3)
     reference = _fit(MLPRegressor(hidden_layer_sizes=(8,), random_state=0), X, Y)
-    ours = _regressor_class("MLPBackpropRegressor")()
+    ours = MLPBackpropRegressor()
     ours.coefs_, ours.intercepts_ = reference.coefs_, reference.intercepts_
     ours.activation, ours.out_activation_ = "relu", "identity"
     ours.n_features_in_ = X.shape[1]
@@ -281,3 +274,36 @@ def test_multi_output_mlp_regression():
     )
     dims = onx.graph.output[0].type.tensor_type.shape.dim
     assert dims[1].dim_value == 3
+
+
+@pytest.mark.parametrize("n_targets", [0, 1, 3], ids=["1-D y", "y (n, 1)", "y (n, 3)"])
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd"])
+def test_fitted_linear_regression(n_targets, solver):
+    X, y = _regression_data(n_targets)
+    ours = _fit(LinearRegressionGD(solver=solver, random_state=0), X, y)
+    out, _ = _run(ours, X)
+    expected = ours.predict(X).reshape(len(X), -1)
+    np.testing.assert_allclose(out["variable"], expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("loss", ["squared_error", "poisson"])
+def test_fitted_mlp_regression_in_a_pipeline(loss, activation):
+    X, Y = _regression_data(2)
+    if loss == "poisson":
+        Y = np.random.default_rng(1).poisson(np.exp(0.3 * X[:, :2]))
+    model = _fit(
+        make_pipeline(
+            StandardScaler(),
+            MLPBackpropRegressor(
+                loss=loss,
+                hidden_layer_sizes=(6,),
+                activation=activation,
+                random_state=0,
+            ),
+        ),
+        X,
+        Y,
+    )
+    out, _ = _run(model, X)
+    np.testing.assert_allclose(out["variable"], model.predict(X), rtol=1e-5, atol=1e-5)

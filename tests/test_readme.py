@@ -39,8 +39,14 @@ def demo_output():
     return result.stdout
 
 
+def _rows(text):
+    """The table rows of ``text``: lines ending in a fit time."""
+    return [line for line in text.splitlines() if re.search(r"\d\.\d+s$", line)]
+
+
 def test_demo_prints_a_row_per_model(demo_output):
-    rows = [line for line in demo_output.splitlines() if re.search(r"\d\.\d+s$", line)]
+    classification, regression = demo_output.split("\ndiabetes:")
+    rows = _rows(classification)
     names = [row.split("  ")[0] for row in rows]
     assert any(name.startswith("SoftmaxClassifier") for name in names)
     assert any(name.startswith("sklearn LogisticRegression") for name in names)
@@ -49,12 +55,21 @@ def test_demo_prints_a_row_per_model(demo_output):
     for row in rows:
         accuracy = float(row.split()[-3])
         assert 0.9 < accuracy <= 1.0
+    rows = _rows(regression)
+    names = [row.split("  ")[0] for row in rows]
+    for name in ("LinearRegressionGD", "sklearn Ridge", "MLPBackpropRegressor"):
+        assert any(n.startswith(name) for n in names)
+    assert any(name.startswith("sklearn MLPRegressor") for name in names)
+    for row in rows:
+        r2 = float(row.split()[-3])
+        assert 0.3 < r2 <= 1.0  # diabetes: Ridge's test R² is about 0.36
 
 
 def test_demo_shows_the_paired_models_agree_and_the_gradient_verdict(demo_output):
     out = demo_output
     assert "alpha=1/(C*n)" in out and "C -> 2*C" in out and "median of" in out
+    assert "Ridge(alpha=a*n)" in out
     gaps = re.findall(r"^  .* vs .*:\s+(\S+)$", out, re.M)
-    assert len(gaps) == 3
+    assert len(gaps) == 5
     assert all(float(gap) < 1e-4 for gap in gaps)
     assert out.rstrip().splitlines()[-1].endswith("the gradient is right")

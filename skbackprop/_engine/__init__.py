@@ -33,7 +33,8 @@ engine of plain Array API calls, for any namespace and device, fits it:
 * element-wise, into ``out`` where given (else they may overwrite the
   argument; the math uses the result only):
   ``subtract(A, B, out)``, ``multiply``, ``divide``, ``exp``, ``log``,
-  ``sqrt``, ``sigmoid``, ``tanh``, ``relu``, ``softplus``, ``positive``;
+  ``sqrt``, ``sigmoid``, ``tanh``, ``relu``, ``softplus``, ``xlogx``,
+  ``positive``;
 * reductions: ``sum``; to floats: ``weight_sum``, ``mean``,
   ``weighted_sum``; ``row_sum64``;
 * parameter vectors: ``axpy``, ``scale``, ``dot``, ``all_finite``;

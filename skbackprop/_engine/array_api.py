@@ -212,6 +212,11 @@ class ArrayAPIEngine(WholeBatches):
         xp = self.xp
         return xp.clip(x, min=0) + xp.log1p(xp.exp(-xp.abs(x)))
 
+    def xlogx(self, x):
+        """``x log x`` with ``0 log 0 = 0``."""
+        xp = self.xp
+        return x * xp.log(xp.where(x > 0, x, xp.ones_like(x)))
+
     def positive(self, x):
         return self.xp.astype(x > 0, x.dtype)
 

@@ -28,7 +28,7 @@ from concurrent import futures
 
 import numpy as np
 from scipy import sparse
-from scipy.special import expit
+from scipy.special import expit, xlogy
 
 from . import threads
 from ._mixins import OnHost
@@ -245,6 +245,10 @@ class NumPyEngine(OnHost):
     def softplus(self, x):
         """``log(1 + e^x)``, a new array."""
         return np.logaddexp(0, x)
+
+    def xlogx(self, x):
+        """``x log x`` with ``0 log 0 = 0``, a new array."""
+        return xlogy(x, x)
 
     def positive(self, x):
         """``x > 0`` as a mask to multiply by."""

@@ -90,6 +90,10 @@ class ReferenceEngine(OnHost, WholeBatches):
     def softplus(self, x):
         return np.logaddexp(0, x)
 
+    def xlogx(self, x):
+        safe = np.where(x > 0, x, 1)  # log 1 = 0 where x = 0
+        return x * np.log(safe)
+
     def positive(self, x):
         return (x > 0).astype(x.dtype)
 

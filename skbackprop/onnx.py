@@ -14,11 +14,16 @@ The graphs give what skl2onnx gives the scikit-learn peers: classifiers
 output ``output_label`` and ``output_probability``, a list of
 ``{class: probability}`` dictionaries (or ``label`` and a ``probabilities``
 matrix with ``to_onnx(..., options={id(estimator): {"zipmap": False}})``);
-regressors output ``variable``, of shape (n_samples, n_outputs). They are built
-from the fitted attributes alone:
+regressors (LinearRegressionGD, MLPBackpropRegressor) output ``variable``, of
+shape (n_samples, n_outputs), as for Ridge and MLPRegressor: a column even for
+a single target, where ``predict`` returns a 1-D array. They are built from the
+fitted attributes alone:
 
-* the network: ``coef_`` (n_outputs, n_features) and ``intercept_`` for the
-  linear models, ``coefs_``, ``intercepts_`` and ``activation`` for the MLPs;
+* the network: ``coef_`` (n_outputs, n_features), or (n_features,) for a
+  single-target LinearRegressionGD as for Ridge, and ``intercept_`` for the
+  linear models; ``coefs_``, ``intercepts_`` and ``activation`` for the MLPs,
+  and ``out_activation_`` for MLPBackpropRegressor (``'exp'`` for
+  ``loss='poisson'``);
 * the output unit, paired with the loss the model was trained on:
 
   ============================  ============================================

@@ -63,6 +63,11 @@ def new_converging_state(estimator, make_rule, X, sample_weight, batch_size, obj
     return state
 
 
+def _largest_abs(v):
+    """``max |v_i|`` without a temporary array."""
+    return max(float(v.max(initial=0.0)), -float(v.min(initial=0.0)))
+
+
 class ObjectiveOfU:
     """``J(A u)`` and its gradient ``A^T dJ/dtheta``; everything else is the
     wrapped objective's. ``theta`` is the scratch that holds ``A u``.
@@ -117,7 +122,7 @@ class EpochStatistics:
     def add(self, u, grad, rows, e):
         """A batch of ``rows`` samples evaluated at ``u``, gradient ``grad``."""
         if not self.average:
-            self.gradient_max = float(np.abs(grad).max(initial=0.0))
+            self.gradient_max = _largest_abs(grad)
             return
         weight = rows / self.n_samples
         e.axpy(weight, grad, self.grad_sum)
@@ -141,7 +146,7 @@ class EpochStatistics:
             norms = math.sqrt(e.dot(mean, mean) * e.dot(self.previous, self.previous))
             self.drifting = e.dot(mean, self.previous) > DRIFT_COSINE * norms
             np.copyto(self.previous, mean)
-        self.gradient_max = float(np.abs(mean).max(initial=0.0))
+        self.gradient_max = _largest_abs(mean)
         mean_square = e.dot(mean, mean)
         variance = max(self.square_sum / self.weight - mean_square, 0.0)
         self.stochastic = self.n_batches > 1

@@ -199,7 +199,8 @@ class Converging:
 
     @staticmethod
     def applies(state):
-        """Whether ``state`` is the state of ``'auto'`` (:func:`new_converging_state`)."""
+        """Whether ``state`` is the state of ``'auto'``
+        (:func:`new_converging_state`)."""
         return hasattr(state, "auto_scale")
 
     def drive(self, inner):

@@ -122,7 +122,14 @@ def solve_epochs(estimator, objective, theta, data, rng, record, incremental, on
         driver = state.bind(inner_objective, X, T, sample_weight)
     else:
         driver = MiniBatches(
-            state, inner_objective, X, T, sample_weight, batch_size, estimator.shuffle, rng
+            state,
+            inner_objective,
+            X,
+            T,
+            sample_weight,
+            batch_size,
+            estimator.shuffle,
+            rng,
         )
     if converging is not None:
         driver = converging.drive(driver)

@@ -29,6 +29,7 @@ of the last epoch, mapped back, for the stochastic solvers. After each epoch
 import math
 
 import numpy as np
+from sklearn.utils._array_api import get_namespace
 
 from ._step_size import Standardised, standardised_step
 
@@ -64,8 +65,11 @@ def new_converging_state(estimator, make_rule, X, sample_weight, batch_size, obj
 
 
 def _largest_abs(v):
-    """``max |v_i|`` without a temporary array."""
-    return max(float(v.max(initial=0.0)), -float(v.min(initial=0.0)))
+    """``max |v_i|`` (without a temporary on the host)."""
+    if isinstance(v, np.ndarray):
+        return max(float(v.max(initial=0.0)), -float(v.min(initial=0.0)))
+    xp, _ = get_namespace(v)
+    return float(xp.max(xp.abs(v))) if v.shape[0] else 0.0
 
 
 class ObjectiveOfU:
@@ -108,8 +112,9 @@ class EpochStatistics:
 
     def __init__(self, n_samples, template, average):
         self.n_samples, self.average = n_samples, average
-        self.theta_sum = np.zeros_like(template) if average else None
-        self.grad_sum = np.zeros_like(template) if average else None
+        xp, _ = get_namespace(template)
+        self.theta_sum = xp.zeros_like(template) if average else None
+        self.grad_sum = xp.zeros_like(template) if average else None
         self.previous = None  # the last epoch's mean gradient
         self._reset()
         self.gradient_max = math.inf
@@ -117,6 +122,8 @@ class EpochStatistics:
 
     def _reset(self):
         self.weight = self.square_sum = 0.0
+        # the weight of the last batch, whose step's end point comes next
+        self.pending = 0.0
         self.n_batches = 0
 
     def add(self, u, grad, rows, e):
@@ -126,26 +133,31 @@ class EpochStatistics:
             return
         weight = rows / self.n_samples
         e.axpy(weight, grad, self.grad_sum)
-        e.axpy(weight, u, self.theta_sum)
+        # the mean iterate is over the points *after* each step: ``u`` ends the
+        # previous batch's step (the last one's end comes in end_epoch)
+        if self.pending:
+            e.axpy(self.pending, u, self.theta_sum)
+        self.pending = weight
         self.square_sum += weight * e.dot(grad, grad)
         self.weight += weight
         self.n_batches += 1
 
-    def end_epoch(self, e):
-        """Set the epoch's statistics; ``theta_sum`` ends as the mean iterate
-        (until the next :meth:`add`)."""
+    def end_epoch(self, e, u):
+        """Set the epoch's statistics, ``u`` the point the epoch ends at;
+        ``theta_sum`` ends as the mean iterate (until the next :meth:`add`)."""
         if not self.average or self.weight == 0:
             return
+        e.axpy(self.pending, u, self.theta_sum)
         mean = self.grad_sum
         e.scale(1.0 / self.weight, mean)
         e.scale(1.0 / self.weight, self.theta_sum)
         if self.previous is None:
-            self.previous = mean.copy()
+            self.previous = e.copy(mean)
             self.drifting = False
         else:
             norms = math.sqrt(e.dot(mean, mean) * e.dot(self.previous, self.previous))
             self.drifting = e.dot(mean, self.previous) > DRIFT_COSINE * norms
-            np.copyto(self.previous, mean)
+            self.previous[...] = mean
         self.gradient_max = _largest_abs(mean)
         mean_square = e.dot(mean, mean)
         variance = max(self.square_sum / self.weight - mean_square, 0.0)
@@ -187,7 +199,7 @@ class Converging:
         self.standardised = Standardised(
             objective.layout, state.auto_mean, state.auto_scale
         )
-        self.u = np.empty_like(theta)
+        self.u = objective.engine.empty_like(theta)
         self.standardised.to_u(theta, self.u)
         # the searched full-batch step (it has bind) keeps no averages
         self.statistics = EpochStatistics(n_samples, theta, not hasattr(state, "bind"))
@@ -214,7 +226,7 @@ class Converging:
         statistics = self.statistics
         statistics.start_epoch()
         loss = self.inner.epoch(self.u, guard)
-        statistics.end_epoch(self.e)
+        statistics.end_epoch(self.e, self.u)
         model = statistics.theta_sum if statistics.average else self.u
         self.standardised.to_theta(model, theta)
         return loss

@@ -17,6 +17,7 @@ Every statistic here reads ``X`` in place, dense or sparse, in chunks.
 import numpy as np
 from scipy import sparse
 from scipy.linalg.blas import get_blas_funcs
+from sklearn.utils._array_api import get_namespace
 
 
 def largest_abs(X):
@@ -235,29 +236,45 @@ class Standardised:
         return cls(layout, (mean * top).astype(dtype), scale.astype(dtype))
 
     def _views(self, v):
-        ((W, b),) = self.layout.views(v)
+        if isinstance(v, np.ndarray):
+            ((W, b),) = self.layout.views(v)
+        else:  # another Array API namespace: its own reshape makes the views
+            xp, _ = get_namespace(v)
+            ((W, b),) = self.layout.views(v, reshape=xp.reshape)
         return W, b
 
     def to_theta(self, u, theta):
         """``theta := A u`` (``theta`` may be ``u``)."""
         U, c = self._views(u)
         W, b = self._views(theta)
-        np.multiply(U, self.scale[:, None], out=W)
+        if isinstance(W, np.ndarray):
+            np.multiply(U, self.scale[:, None], out=W)
+        else:
+            W[...] = U * self.scale[:, None]
         if b is not None:
-            np.subtract(c, self.mean @ W, out=b)
+            b[...] = c - self.mean @ W
 
     def to_u(self, theta, u):
         """``u := A^{-1} theta`` (``u`` may be ``theta``)."""
         W, b = self._views(theta)
         U, c = self._views(u)
         if b is not None:
-            np.add(b, self.mean @ W, out=c)
-        np.divide(W, self.scale[:, None], out=U)
+            c[...] = b + self.mean @ W
+        if isinstance(U, np.ndarray):
+            np.divide(W, self.scale[:, None], out=U)
+        else:
+            U[...] = W / self.scale[:, None]
 
     def gradient_to_u(self, grad):
         """``grad := A^T grad`` in place: ``dU = diag(d)(dW - m db^T)``,
         ``dc = db``."""
         gW, gb = self._views(grad)
+        if not isinstance(gW, np.ndarray):
+            if gb is None:
+                gW[...] = gW * self.scale[:, None]
+            else:
+                gW[...] = (gW - self.mean[:, None] * gb[None, :]) * self.scale[:, None]
+            return
         if gb is not None:
             # gW -= m gb^T in place: BLAS ger on the Fortran-ordered gW^T
             ger = get_blas_funcs("ger", dtype=gW.dtype)
@@ -287,12 +304,16 @@ def _blocks(X, divisor=1.0, rows=512):
 def _standardised_top_eigenvalue(X, w, standardised, n_iter=30):
     """Largest eigenvalue of ``Z^T diag(w) Z`` with ``Z = [(X - m) diag(d), 1]``
     (the column of ones with an intercept), by power iteration from a fixed
-    start; ``Z`` is never formed."""
+    start (not the caller's generator); ``Z`` is never formed."""
     m = standardised.mean.astype(np.float64)
     d = standardised.scale.astype(np.float64)
     intercept = standardised.layout.fit_intercept
     n_features = X.shape[1]
-    v = np.full(n_features + intercept, 1.0 / np.sqrt(n_features + intercept))
+    # a fixed Gaussian start: centred columns make a uniform start orthogonal
+    # to the top eigenvector as often as not (two columns of opposite
+    # correlation); a Gaussian is not, almost surely
+    v = np.random.default_rng(0).standard_normal(n_features + intercept)
+    v /= np.linalg.norm(v)
     eigenvalue = 0.0
     for _ in range(n_iter):
         dv = d * v[:n_features]

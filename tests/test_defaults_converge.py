@@ -202,3 +202,18 @@ def test_gradient_in_u_is_the_transposed_map():
         theta = np.empty_like(e)
         standardised.to_theta(e, theta)  # the i-th column of A
         assert g_u[i] == pytest.approx(g @ theta, rel=1e-10, abs=1e-12)
+
+
+def test_top_eigenvalue_of_standardised_data_sees_anticorrelated_columns():
+    """Two columns of opposite correlation: the top eigenvector of the
+    standardised Gram matrix is orthogonal to a uniform start vector."""
+    from skbackprop._step_size import _standardised_top_eigenvalue
+
+    X = np.repeat([[1.0, 3.0], [2.0, 1.0], [3.0, 3.0], [4.0, 1.0]], 4, axis=0)
+    w = np.full(X.shape[0], 1.0 / X.shape[0])
+    standardised = Standardised.from_data(Layout([2, 1], True), X, w, X.dtype)
+    Z = np.hstack([(X - standardised.mean) * standardised.scale, np.ones((16, 1))])
+    expected = np.linalg.eigvalsh(Z.T @ (w[:, None] * Z)).max()
+    assert _standardised_top_eigenvalue(X, w, standardised) == pytest.approx(
+        expected, rel=1e-6
+    )

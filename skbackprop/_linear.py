@@ -26,13 +26,17 @@ _SHARED_PARAMETERS = """
     learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
         Step-size schedule of ``'gd'`` and ``'sgd'``, as in ``MLPClassifier``.
     learning_rate_init : float or 'auto', default='auto'
-        Initial step size. ``'auto'`` derives it from the data: for ``'gd'``,
-        ``1 / L`` with ``L`` a Lipschitz bound of the gradient, then at every
-        iteration the Barzilai-Borwein step (the inverse curvature along the
-        last step), kept when the loss passes a non-monotone decrease test
-        (with a constant ``learning_rate``; a schedule keeps ``1 / L``); for
-        ``'sgd'``, ``1 / L`` for a mini-batch; for ``'adam'``, 0.01. A float
-        is a fixed step.
+        Initial step size. ``'auto'`` (with a constant ``learning_rate``) runs
+        ``'gd'``, ``'sgd'`` and ``'adam'`` on the weights of standardised
+        features (``X`` itself is not changed) with a step from the
+        smoothness of the problem there: ``'gd'`` searches a
+        Barzilai-Borwein step from ``1 / L``, ``'sgd'`` takes ``1 / L`` of a
+        mini-batch, ``'adam'`` 0.1; the stochastic solvers end at the mean
+        iterate of their last epoch, stop when the largest entry of the
+        epoch's mean gradient is at most ``tol`` and divide the step by 5
+        where only noise is left (see :ref:`auto-step`). With
+        ``'invscaling'`` or ``'adaptive'``, ``'auto'`` is the fixed ``1 / L``
+        of the raw features (``'adam'``: 0.01). A float is a fixed step.
     power_t : float, default=0.5
         Exponent of the ``'invscaling'`` schedule.
     batch_size : int or 'auto', default='auto'

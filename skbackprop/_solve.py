@@ -12,6 +12,7 @@ import numpy as np
 from scipy import sparse
 
 from ._array_api import to_host
+from ._converging import Converging, new_converging_state
 from ._lbfgs import ScaledProblem, run_lbfgs
 from ._limits import check_validation_split
 from ._linesearch import BarzilaiBorwein
@@ -110,12 +111,28 @@ def solve_epochs(estimator, objective, theta, data, rng, record, incremental, on
     for name, value in vars(state).items():
         if hasattr(value, "__array_namespace__"):
             setattr(state, name, objective.engine.from_host(to_host(value)))
+    # 'auto' (a constant schedule) runs the driver on standardised coordinates
+    converging = (
+        Converging(state, objective, theta, X.shape[0])
+        if Converging.applies(state)
+        else None
+    )
+    inner_objective = objective if converging is None else converging.objective
     if isinstance(state, BarzilaiBorwein):
-        driver = state.bind(objective, X, T, sample_weight)
+        driver = state.bind(inner_objective, X, T, sample_weight)
     else:
         driver = MiniBatches(
-            state, objective, X, T, sample_weight, batch_size, estimator.shuffle, rng
+            state,
+            inner_objective,
+            X,
+            T,
+            sample_weight,
+            batch_size,
+            estimator.shuffle,
+            rng,
         )
+    if converging is not None:
+        driver = converging.drive(driver)
     engine, rows = objective.engine, objective.block_rows(X, theta.dtype)
     run_epochs(
         driver,
@@ -138,8 +155,10 @@ def solve_epochs(estimator, objective, theta, data, rng, record, incremental, on
 
 
 def _new_state(estimator, theta, X, sample_weight, batch_size, objective):
-    """A fresh solver state: ``'gd'`` with the 'auto' step and a constant
-    schedule searches its step (:class:`BarzilaiBorwein`), from ``1/L``."""
+    """A fresh solver state. With the 'auto' step and a constant schedule
+    the solver runs on standardised coordinates
+    (:mod:`skbackprop._converging`), ``'gd'`` searching its step
+    (:class:`BarzilaiBorwein`)."""
     learning_rate_init = estimator.learning_rate_init
     auto = learning_rate_init == "auto"
     dtype = objective.engine.host_dtype(theta.dtype)  # the state is made on the host
@@ -155,6 +174,16 @@ def _new_state(estimator, theta, X, sample_weight, batch_size, objective):
             if sample_weight is None
             else sample_weight / sample_weight.sum()
         )
+    if auto and estimator.learning_rate == "constant":
+        return new_converging_state(
+            estimator,
+            lambda step: _rule(estimator, theta, dtype, step, searched=True),
+            X,
+            w,
+            batch_size,
+            objective,
+        )
+    if auto:
         learning_rate_init = auto_learning_rate(
             estimator.solver,
             X,
@@ -164,7 +193,14 @@ def _new_state(estimator, theta, X, sample_weight, batch_size, objective):
             objective.layout.fit_intercept,
             batch_size,
         )
-    if auto and estimator.solver == "gd" and estimator.learning_rate == "constant":
+    return _rule(estimator, theta, dtype, learning_rate_init, searched=False)
+
+
+def _rule(estimator, theta, dtype, learning_rate_init, searched):
+    """The solver's update rule, or for ``'gd'`` with ``searched`` the
+    searched step (:class:`BarzilaiBorwein`) from ``learning_rate_init``;
+    made on the host, in ``dtype``."""
+    if searched and estimator.solver == "gd":
         return BarzilaiBorwein(theta.size, dtype, learning_rate_init)
     return make_update_rule(
         estimator.solver,

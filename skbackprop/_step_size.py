@@ -16,6 +16,8 @@ Every statistic here reads ``X`` in place, dense or sparse, in chunks.
 
 import numpy as np
 from scipy import sparse
+from scipy.linalg.blas import get_blas_funcs
+from sklearn.utils._array_api import get_namespace
 
 
 def largest_abs(X):
@@ -167,3 +169,224 @@ def lbfgs_scaling(layout, X, rms=None):
     W, _ = layout.views(d)[0]
     W *= np.exp2(-exponents)[:, np.newaxis]
     return d
+
+
+# -- learning_rate_init='auto' of the linear models' 'gd', 'sgd' and 'adam' --
+
+#: Adam's 'auto' step, in standardised units: a tenth of a weight of one
+ADAM_STEP = 0.1
+
+
+class Standardised:
+    r"""The change of variables to the weights of standardised features.
+
+    With the weighted column means :math:`m` and standard deviations :math:`s`
+    of ``X`` (``d = 1/s``), :math:`W = \mathrm{diag}(d)\,U` and
+    :math:`b = c - W^\top m`, so that :math:`x^\top W + b = ((x - m) \odot
+    d)^\top U + c`: the same model, on coordinates ``u = (U, c)`` whose
+    curvature is of order one.
+
+    Parameters
+    ----------
+    layout : Layout
+        A linear model's layout (one layer).
+    mean, scale : ndarray of shape (n_features,)
+        The centre ``m`` (zeros without intercept) and ``d = 1/s``.
+    """
+
+    def __init__(self, layout, mean, scale):
+        self.layout, self.mean, self.scale = layout, mean, scale
+
+    @classmethod
+    def from_data(cls, layout, X, sample_weight, dtype, alpha=0.0):
+        """Weighted column means and standard deviations of ``X`` (root mean
+        squares without intercept, which has nothing to absorb a mean).
+
+        Constant columns keep the scale 1, and ``d <= 1 / sqrt(alpha)``: past
+        that, a weight's curvature comes from the penalty, and stretching it
+        further only makes the problem stiff. ``X`` is read a block of rows
+        at a time, divided by its largest entry (no overflow, no copy of a
+        sparse ``X``).
+        """
+        top = max(largest_abs(X), 1.0)
+        mean = np.zeros(X.shape[1])
+        for rows, block in _blocks(X, top):
+            mean += _as_vector(sample_weight[rows] @ block)
+        var = np.zeros(X.shape[1])
+        for rows, block in _blocks(X, top):
+            if sparse.issparse(block):
+                # E[x^2] - m^2: centring would fill the block
+                var += _as_vector(block.multiply(block).T @ sample_weight[rows])
+            else:
+                block -= mean
+                var += _as_vector(sample_weight[rows] @ np.square(block, out=block))
+        if sparse.issparse(X):
+            var -= mean**2
+        if not layout.fit_intercept:
+            var = var + mean**2
+            mean = np.zeros_like(mean)
+        std = np.sqrt(np.maximum(var, 0.0))
+        # a column that is constant (or nearly so) keeps its own units
+        constant = ~(std > 1e-8 * max(float(std.max(initial=0.0)), 1.0))
+        std[constant] = 1.0 / top
+        with np.errstate(over="ignore"):
+            scale = 1.0 / (std * top)
+        if alpha > 0:
+            np.minimum(scale, 1.0 / np.sqrt(alpha), out=scale)
+        return cls(layout, (mean * top).astype(dtype), scale.astype(dtype))
+
+    def _views(self, v):
+        if isinstance(v, np.ndarray):
+            ((W, b),) = self.layout.views(v)
+        else:  # another Array API namespace: its own reshape makes the views
+            xp, _ = get_namespace(v)
+            ((W, b),) = self.layout.views(v, reshape=xp.reshape)
+        return W, b
+
+    def to_theta(self, u, theta):
+        """``theta := A u`` (``theta`` may be ``u``)."""
+        U, c = self._views(u)
+        W, b = self._views(theta)
+        if isinstance(W, np.ndarray):
+            np.multiply(U, self.scale[:, None], out=W)
+        else:
+            W[...] = U * self.scale[:, None]
+        if b is not None:
+            b[...] = c - self.mean @ W
+
+    def to_u(self, theta, u):
+        """``u := A^{-1} theta`` (``u`` may be ``theta``)."""
+        W, b = self._views(theta)
+        U, c = self._views(u)
+        if b is not None:
+            c[...] = b + self.mean @ W
+        if isinstance(U, np.ndarray):
+            np.divide(W, self.scale[:, None], out=U)
+        else:
+            U[...] = W / self.scale[:, None]
+
+    def gradient_to_u(self, grad):
+        """``grad := A^T grad`` in place: ``dU = diag(d)(dW - m db^T)``,
+        ``dc = db``."""
+        gW, gb = self._views(grad)
+        if not isinstance(gW, np.ndarray):
+            if gb is None:
+                gW[...] = gW * self.scale[:, None]
+            else:
+                gW[...] = (gW - self.mean[:, None] * gb[None, :]) * self.scale[:, None]
+            return
+        if gb is not None:
+            # gW -= m gb^T in place: BLAS ger on the Fortran-ordered gW^T
+            ger = get_blas_funcs("ger", dtype=gW.dtype)
+            result = ger(-1.0, gb, self.mean, a=gW.T, overwrite_a=True)
+            if not np.shares_memory(result, gW):
+                gW[...] = result.T
+        gW *= self.scale[:, None]
+
+
+def _as_vector(a):
+    return np.asarray(a, dtype=np.float64).ravel()
+
+
+def _blocks(X, divisor=1.0, rows=512):
+    """``(slice, X[slice] / divisor)`` for blocks of ``rows`` rows, in float64
+    (dense blocks are new arrays, which the caller may overwrite)."""
+    for start in range(0, X.shape[0], rows):
+        part = slice(start, min(start + rows, X.shape[0]))
+        block = X[part]
+        if sparse.issparse(block):
+            block = block.astype(np.float64) / divisor
+        else:
+            block = np.divide(block, divisor, dtype=np.float64)
+        yield part, block
+
+
+def _standardised_top_eigenvalue(X, w, standardised, n_iter=30):
+    """Largest eigenvalue of ``Z^T diag(w) Z`` with ``Z = [(X - m) diag(d), 1]``
+    (the column of ones with an intercept), by power iteration from a fixed
+    start (not the caller's generator); ``Z`` is never formed."""
+    m = standardised.mean.astype(np.float64)
+    d = standardised.scale.astype(np.float64)
+    intercept = standardised.layout.fit_intercept
+    n_features = X.shape[1]
+    # a fixed Gaussian start: centred columns make a uniform start orthogonal
+    # to the top eigenvector as often as not (two columns of opposite
+    # correlation); a Gaussian is not, almost surely
+    v = np.random.default_rng(0).standard_normal(n_features + intercept)
+    v /= np.linalg.norm(v)
+    eigenvalue = 0.0
+    for _ in range(n_iter):
+        dv = d * v[:n_features]
+        r = _as_vector(X @ dv) - m @ dv
+        if intercept:
+            r += v[n_features]
+        r *= w
+        u = np.empty_like(v)
+        u[:n_features] = d * (_as_vector(X.T @ r) - m * r.sum())
+        if intercept:
+            u[n_features] = r.sum()
+        norm = float(np.linalg.norm(u))
+        if not norm > 0:
+            return 0.0
+        eigenvalue = norm
+        v = u / norm
+    return eigenvalue
+
+
+def _largest_standardised_row_norm2(X, w, standardised):
+    """``max_i ||(x_i - m) * d||^2`` over the samples of positive weight,
+    a block of rows at a time."""
+    m = standardised.mean.astype(np.float64)
+    d = standardised.scale.astype(np.float64)
+    largest = 0.0
+    for rows, block in _blocks(X):
+        if sparse.issparse(block):
+            scaled = block.multiply(d).tocsr()
+            md = m * d
+            norms = (
+                _as_vector(scaled.multiply(scaled).sum(axis=1))
+                - 2 * _as_vector(scaled @ md)
+                + md @ md
+            )
+        else:
+            block -= m
+            block *= d
+            norms = np.einsum("ij,ij->i", block, block)
+        norms = norms[w[rows] > 0]
+        if norms.size:
+            largest = max(largest, float(norms.max()))
+    return largest
+
+
+def standardised_step(
+    solver, X, sample_weight, curvature, alpha, batch_size, standardised
+):
+    r"""The ``'auto'`` step of ``solver`` in the standardised coordinates.
+
+    The gradient of the objective in :math:`u` is Lipschitz with
+    :math:`L = \kappa\,\lambda_{\max}(Z^\top \mathrm{diag}(w) Z) + \alpha
+    \max_j d_j^2`, :math:`\kappa` the output unit's curvature and :math:`Z`
+    the standardised samples (with a column of ones): of order :math:`\kappa`
+    times the top eigenvalue of the correlation matrix. ``'gd'`` starts its
+    searched step from :math:`1/L`; ``'sgd'`` takes :math:`1/L_b`, the
+    expected smoothness of a batch of :math:`b` of :math:`n` samples (as
+    :func:`auto_learning_rate`, with :math:`L_{\max} = \kappa \max_i
+    \lVert z_i \rVert^2 + \alpha \max_j d_j^2`); Adam, whose step is a length
+    per coordinate, :data:`ADAM_STEP`.
+
+    Returns
+    -------
+    learning_rate : float
+    """
+    if solver == "adam":
+        return ADAM_STEP
+    d = standardised.scale.astype(np.float64)
+    penalty = alpha * float(np.max(d * d, initial=0.0))
+    L = curvature * _standardised_top_eigenvalue(X, sample_weight, standardised)
+    L += penalty
+    n, b = X.shape[0], batch_size
+    if solver == "sgd" and b < n:
+        largest = _largest_standardised_row_norm2(X, sample_weight, standardised)
+        L_max = curvature * (largest + standardised.layout.fit_intercept) + penalty
+        L = (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
+    return 1.0 / L if L > 0 else 1.0

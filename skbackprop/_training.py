@@ -312,6 +312,9 @@ def _should_stop(record, driver, n_iter_no_change, verbose, on_epoch, theta):
     """The stopping rules checked after each epoch."""
     if on_epoch is not None and on_epoch(theta, record):
         return True
+    own_rule = getattr(driver, "stopping_rule", None)  # replaces the stall rule
+    if own_rule is not None:
+        return own_rule(record, n_iter_no_change, verbose)
     if record.no_improvement_count <= n_iter_no_change:
         return False
     what = "Validation score" if record.early_stopping else "Training loss"

@@ -325,14 +325,17 @@ def test_layout_packs_all_weights_first():
     assert_array_equal(theta[layout.n_weights :], np.concatenate([b1, b2]))
 
 
-@pytest.mark.parametrize(("solver", "vectors"), [("sgd", 5), ("adam", 8), ("gd", 4)])
+@pytest.mark.parametrize(("solver", "vectors"), [("sgd", 9), ("adam", 12), ("gd", 5)])
 def test_sparse_fit_holds_few_parameter_sized_arrays(solver, vectors):
     # 20k features x 20 classes: each parameter-sized array is 3.2 MB, more
     # than all the batch arrays together. A fit holds theta and its gradient;
     # SGD and Adam their state (velocity; two moments and a work array) and
     # the last complete epoch's copy of theta and of that state (the Ctrl-C
     # rule: the model and optimizer of a fit with max_iter=k); the searched
-    # 'gd' step its last point (which is the restore point) and gradient. The sparse
+    # 'gd' step its last point (which is the restore point) and gradient. The
+    # 'auto' step adds the iterate in standardised coordinates, and for SGD and
+    # Adam the epoch's sums of iterates and gradients and the last epoch's mean
+    # gradient (skbackprop._converging). The sparse
     # products add into the gradient, and the fitted attributes are copied out
     # once the training's own arrays are gone.
     rng = np.random.default_rng(0)

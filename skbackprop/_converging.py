@@ -1,0 +1,304 @@
+r"""The driver of ``learning_rate_init='auto'`` for the linear models' ``'gd'``,
+``'sgd'`` and ``'adam'``: training in standardised coordinates, epoch
+averages, and stopping rules that tell noise from progress.
+
+:class:`Converging` wraps a driver (:class:`~skbackprop._training.MiniBatches`
+or the searched full-batch step) that runs on the coordinates ``u`` of
+:class:`~skbackprop._step_size.Standardised`, through :class:`ObjectiveOfU`;
+``theta``, which :func:`~skbackprop._training.run_epochs`, the hooks and the
+checkpoints see, is the model so far: ``A u`` for ``'gd'``, the mean iterate
+of the last epoch, mapped back, for the stochastic solvers. After each epoch
+(:meth:`Converging.stopping_rule`):
+
+* **converged** when :math:`\max_j |\bar g_j| \le` ``tol``, with
+  :math:`\bar g` the epoch's mean batch gradient (for ``'gd'`` the last
+  gradient evaluated), in ``u``: the test ``'lbfgs'`` uses;
+* **the step is divided by** :data:`SHRINK` at a plateau (the epoch loss no
+  lower than the last one's) where the mean gradient is noise
+  (:math:`m\lVert\bar g\rVert^2 \le V`, :math:`V` the mean of
+  :math:`\lVert g_B - \bar g\rVert^2` over the :math:`m` batches) and
+  successive mean gradients do not point the same way (cosine at most
+  :data:`DRIFT_COSINE`); Adam, whose steps have a fixed length, at any
+  plateau. Training stops once the step is :data:`SMALLEST_STEP` of its
+  start;
+* **stalled** (``n_iter_no_change`` epochs without an improvement of
+  ``tol``): stop, as scikit-learn does, when an epoch has several batches;
+  a single batch's gradient is exact, and only the gradient test stops it.
+"""
+
+import math
+
+import numpy as np
+from sklearn.utils._array_api import get_namespace
+
+from ._step_size import Standardised, standardised_step
+
+#: the step is divided by this at a plateau (``'adaptive'``'s factor)
+SHRINK = 5.0
+#: training stops once the step has been divided by this much in all
+SMALLEST_STEP = 1e-4
+#: successive epochs' mean gradients more aligned than this: still drifting
+DRIFT_COSINE = 0.95
+
+
+def new_converging_state(estimator, make_rule, X, sample_weight, batch_size, objective):
+    """A fresh solver state for ``'auto'`` with a constant schedule: the
+    update rule (or searched step) ``make_rule(step)`` of the step in
+    standardised coordinates, carrying the standardisation (plain arrays and
+    numbers: the state is persisted as a dict)."""
+    standardised = Standardised.from_data(
+        objective.layout, X, sample_weight, X.dtype, estimator.alpha
+    )
+    step = standardised_step(
+        estimator.solver,
+        X,
+        sample_weight,
+        objective.output.curvature,
+        estimator.alpha,
+        batch_size,
+        standardised,
+    )
+    state = make_rule(step)
+    state.auto_mean, state.auto_scale = standardised.mean, standardised.scale
+    state.auto_shrunk = 1.0
+    return state
+
+
+def _largest_abs(v):
+    """``max |v_i|`` (without a temporary on the host)."""
+    if isinstance(v, np.ndarray):
+        return max(float(v.max(initial=0.0)), -float(v.min(initial=0.0)))
+    xp, _ = get_namespace(v)
+    return float(xp.max(xp.abs(v))) if v.shape[0] else 0.0
+
+
+class ObjectiveOfU:
+    """``J(A u)`` and its gradient ``A^T dJ/dtheta``; everything else is the
+    wrapped objective's. ``theta`` is the scratch that holds ``A u``.
+
+    Each evaluation is added to ``statistics`` (:class:`EpochStatistics`).
+    """
+
+    def __init__(self, objective, standardised, theta, statistics):
+        self._objective, self._standardised = objective, standardised
+        self._theta, self._statistics = theta, statistics
+        self._n_samples = None
+
+    def __getattr__(self, name):
+        return getattr(self._objective, name)
+
+    def __call__(self, u, X, T, sample_weight, grad):
+        self._standardised.to_theta(u, self._theta)
+        loss = self._objective(self._theta, X, T, sample_weight, grad)
+        self._standardised.gradient_to_u(grad)
+        self._statistics.add(u, grad, X.shape[0], self._objective.engine)
+        return loss
+
+
+class EpochStatistics:
+    """The mean iterate and mean batch gradient of an epoch, with the spread
+    of the batch gradients.
+
+    Parameters
+    ----------
+    n_samples : int
+        The samples of an epoch: each batch weighs its share of them.
+    template : ndarray
+        Gives the size and dtype of the sums.
+    average : bool
+        Keep the mean iterate and gradient (the stochastic solvers), or only
+        the largest entry of the last gradient (the searched full batch).
+    """
+
+    def __init__(self, n_samples, template, average):
+        self.n_samples, self.average = n_samples, average
+        xp, _ = get_namespace(template)
+        self.theta_sum = xp.zeros_like(template) if average else None
+        self.grad_sum = xp.zeros_like(template) if average else None
+        self.previous = None  # the last epoch's mean gradient
+        self._reset()
+        self.gradient_max = math.inf
+        self.noise_dominated = self.drifting = self.stochastic = False
+
+    def _reset(self):
+        self.weight = self.square_sum = 0.0
+        # the weight of the last batch, whose step's end point comes next
+        self.pending = 0.0
+        self.n_batches = 0
+
+    def add(self, u, grad, rows, e):
+        """A batch of ``rows`` samples evaluated at ``u``, gradient ``grad``."""
+        if not self.average:
+            self.gradient_max = _largest_abs(grad)
+            return
+        weight = rows / self.n_samples
+        e.axpy(weight, grad, self.grad_sum)
+        # the mean iterate is over the points *after* each step: ``u`` ends the
+        # previous batch's step (the last one's end comes in end_epoch)
+        if self.pending:
+            e.axpy(self.pending, u, self.theta_sum)
+        self.pending = weight
+        self.square_sum += weight * e.dot(grad, grad)
+        self.weight += weight
+        self.n_batches += 1
+
+    def end_epoch(self, e, u):
+        """Set the epoch's statistics, ``u`` the point the epoch ends at;
+        ``theta_sum`` ends as the mean iterate (until the next :meth:`add`)."""
+        if not self.average or self.weight == 0:
+            return
+        e.axpy(self.pending, u, self.theta_sum)
+        mean = self.grad_sum
+        e.scale(1.0 / self.weight, mean)
+        e.scale(1.0 / self.weight, self.theta_sum)
+        if self.previous is None:
+            self.previous = e.copy(mean)
+            self.drifting = False
+        else:
+            norms = math.sqrt(e.dot(mean, mean) * e.dot(self.previous, self.previous))
+            self.drifting = e.dot(mean, self.previous) > DRIFT_COSINE * norms
+            self.previous[...] = mean
+        self.gradient_max = _largest_abs(mean)
+        mean_square = e.dot(mean, mean)
+        variance = max(self.square_sum / self.weight - mean_square, 0.0)
+        self.stochastic = self.n_batches > 1
+        # the mean of m batch gradients no larger than the noise of such a
+        # mean: no descent direction is left that the noise does not hide
+        self.noise_dominated = self.stochastic and mean_square * self.n_batches <= (
+            variance
+        )
+        mean[...] = 0.0
+        self._reset()
+
+    def start_epoch(self):
+        if self.average:
+            self.theta_sum[...] = 0.0
+
+
+class Converging:
+    """The driver of ``'auto'``: an inner driver runs on ``u``; ``theta`` is
+    the model so far (see the module docstring).
+
+    Parameters
+    ----------
+    state : update rule or BarzilaiBorwein
+        The solver state, with its standardisation (:func:`new_converging_state`).
+    objective : Objective
+    theta : ndarray of shape (n_params,)
+        The parameters the run starts from; the array is kept as the model.
+    n_samples : int
+
+    Attributes
+    ----------
+    objective : ObjectiveOfU
+        The objective the inner driver is bound to (:meth:`drive`).
+    """
+
+    def __init__(self, state, objective, theta, n_samples):
+        self.state = state
+        self.standardised = Standardised(
+            objective.layout, state.auto_mean, state.auto_scale
+        )
+        self.u = objective.engine.empty_like(theta)
+        self.standardised.to_u(theta, self.u)
+        # the searched full-batch step (it has bind) keeps no averages
+        self.statistics = EpochStatistics(n_samples, theta, not hasattr(state, "bind"))
+        self.objective = ObjectiveOfU(
+            objective, self.standardised, theta, self.statistics
+        )
+        self.e = objective.engine
+        self.inner = None
+
+    @staticmethod
+    def applies(state):
+        """Whether ``state`` is the state of ``'auto'``
+        (:func:`new_converging_state`)."""
+        return hasattr(state, "auto_scale")
+
+    def drive(self, inner):
+        """Run ``inner``, a driver bound to :attr:`objective`; returns self."""
+        self.inner, self.X = inner, inner.X
+        self.learning_rate_init = inner.learning_rate_init
+        return self
+
+    def epoch(self, theta, guard):
+        """An epoch of ``inner`` on ``u``; ``theta`` ends as the model."""
+        statistics = self.statistics
+        statistics.start_epoch()
+        loss = self.inner.epoch(self.u, guard)
+        statistics.end_epoch(self.e, self.u)
+        model = statistics.theta_sum if statistics.average else self.u
+        self.standardised.to_theta(model, theta)
+        return loss
+
+    def _restore_point(self, theta):
+        # the stochastic driver saves the model; the searched step its own
+        # point, from which the model follows
+        return theta if self.statistics.average else self.u
+
+    def commit(self, theta, record, checkpoint):
+        self.inner.commit(self._restore_point(theta), record, checkpoint)
+
+    def rollback(self, theta, record, checkpoint):
+        self.inner.rollback(self._restore_point(theta), record, checkpoint)
+        if not self.statistics.average:
+            self.standardised.to_theta(self.u, theta)
+
+    def finish(self):
+        self.inner.finish()
+
+    def end_epoch(self, samples_seen):
+        self.inner.end_epoch(samples_seen)
+
+    def reduce_learning_rate(self):
+        return False
+
+    @property
+    def learning_rate(self):
+        return self.inner.learning_rate
+
+    def stopping_rule(self, record, n_iter_no_change, verbose):
+        """The rules of the module docstring after an epoch; True to stop."""
+        stop, message = self._decide(record, n_iter_no_change)
+        if verbose and message:
+            print(message)
+        return stop
+
+    def _decide(self, record, n_iter_no_change):
+        statistics, tol = self.statistics, record.tol
+        stalled = record.no_improvement_count > n_iter_no_change
+        if stalled and record.early_stopping:
+            return True, "Validation score did not improve. Stopping."
+        if stalled:
+            record.no_improvement_count = 0
+        if statistics.gradient_max <= tol:
+            return True, f"The gradient is at most tol={tol:g}. Stopping."
+        if not statistics.average:
+            return False, None
+        losses = record.loss_curve
+        plateau = len(losses) > 1 and losses[-1] >= losses[-2]
+        adam = hasattr(self.state, "beta_1")
+        if plateau and not statistics.drifting and (statistics.noise_dominated or adam):
+            if self._shrink_step(adam):
+                return False, None
+            return True, "The step reached its smallest size. Stopping."
+        if stalled and statistics.stochastic:
+            return True, (
+                f"Training loss did not improve more than tol={tol:f} for "
+                f"{n_iter_no_change} consecutive epochs. Stopping."
+            )
+        return False, None
+
+    def _shrink_step(self, adam):
+        """Divide the step by :data:`SHRINK`; False once it would pass
+        :data:`SMALLEST_STEP` of its start."""
+        state = self.state
+        if state.auto_shrunk / SHRINK < SMALLEST_STEP:
+            return False
+        state.auto_shrunk /= SHRINK
+        # Adam recomputes its step from learning_rate_init at every step
+        if adam:
+            state.learning_rate_init /= SHRINK
+        else:
+            state.learning_rate /= SHRINK
+        return True

@@ -1,0 +1,219 @@
+"""Defaults that converge: with ``learning_rate_init='auto'`` (the default) the
+linear models' first-order solvers end near the optimum of their objective.
+
+The optimum is the one ``solver='lbfgs'`` reaches with a tight tolerance; the
+objective is recomputed here from ``coef_`` and ``intercept_``.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_classification,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import SGDClassifier
+from sklearn.preprocessing import StandardScaler
+
+from skbackprop import LogisticRegressionGD, SoftmaxClassifier
+from skbackprop._params import Layout
+from skbackprop._step_size import Standardised
+
+ALPHA = 1e-4
+TARGET = 1e-3
+
+
+def _objective(est, X, y):
+    """Mean log-loss + alpha/2 ||coef||^2 of a fitted linear model."""
+    S = X @ est.coef_.T + est.intercept_
+    index = np.searchsorted(est.classes_, y)
+    if isinstance(est, SoftmaxClassifier):
+        S = S - S.max(axis=1, keepdims=True)
+        loss = np.mean(np.log(np.exp(S).sum(axis=1)) - S[np.arange(y.size), index])
+    else:
+        T = (
+            (index[:, None] == np.arange(S.shape[1]))
+            if S.shape[1] > 1
+            else (index == 1)[:, None]
+        )
+        loss = np.sum(np.mean(np.logaddexp(0, S) - T * S, axis=0))
+    return loss + 0.5 * est.alpha * np.sum(est.coef_**2)
+
+
+def _data(name, scaled):
+    loader = {"iris": load_iris, "wine": load_wine, "cancer": load_breast_cancer}
+    X, y = (loader.get(name) or load_digits)(return_X_y=True)
+    return (StandardScaler().fit_transform(X) if scaled else X), y
+
+
+def _gap(cls, solver, X, y, stops=True):
+    best = cls(alpha=ALPHA, solver="lbfgs", tol=1e-10, max_iter=10_000).fit(X, y)
+    with warnings.catch_warnings():
+        # the defaults stop by their own rule, not at max_iter (unless not
+        # expected to: ``stops=False``)
+        warnings.simplefilter("error" if stops else "ignore", ConvergenceWarning)
+        est = cls(alpha=ALPHA, solver=solver, random_state=0).fit(X, y)
+    return _objective(est, X, y) - _objective(best, X, y)
+
+
+@pytest.mark.parametrize("cls", [SoftmaxClassifier, LogisticRegressionGD])
+@pytest.mark.parametrize(
+    "name, scaled",
+    [
+        ("iris", False),
+        ("iris", True),
+        ("wine", False),
+        ("wine", True),
+        ("cancer", True),
+        ("digits", True),
+    ],
+)
+def test_gd_default_reaches_the_optimum(cls, name, scaled):
+    X, y = _data(name, scaled)
+    assert _gap(cls, "gd", X, y) <= TARGET
+
+
+@pytest.mark.parametrize(
+    "cls, name",
+    [
+        pytest.param(
+            SoftmaxClassifier,
+            "iris",
+            marks=pytest.mark.xfail(
+                strict=True, reason="1.03e-3 after max_iter: a known gap (issue 24)"
+            ),
+        ),
+        (LogisticRegressionGD, "iris"),
+        (SoftmaxClassifier, "wine"),
+        (LogisticRegressionGD, "wine"),
+    ],
+)
+def test_sgd_default_reaches_the_optimum_on_small_data(cls, name):
+    # fewer samples than a batch: one full batch per epoch, raw features; the
+    # gap is met, but the gradient test only within more than max_iter epochs
+    X, y = _data(name, scaled=False)
+    assert _gap(cls, "sgd", X, y, stops=False) <= TARGET
+
+
+@pytest.mark.parametrize("cls", [SoftmaxClassifier, LogisticRegressionGD])
+@pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
+def test_default_reaches_the_optimum_on_badly_scaled_features(cls, solver):
+    # 25 batches an epoch; features of scales 0.1 to 100, all offset by 5
+    X, y = make_classification(5000, 20, n_informative=10, n_classes=3, random_state=0)
+    X = X * np.linspace(0.1, 100, 20) + 5
+    assert _gap(cls, solver, X, y) <= TARGET
+
+
+_MEANS = 3 + 0.4 * np.random.default_rng(0).standard_normal((3, 20))
+
+
+def _gaussian_stream(n_samples, seed):
+    """Three Gaussian classes (identity covariance, means offset by 3): the
+    Bayes classifier is linear."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(3, size=n_samples)
+    return _MEANS[y] + rng.standard_normal((n_samples, 20)), y
+
+
+def _bayes_accuracy(X, y):
+    """Accuracy of the Bayes classifier: the nearest mean (equal priors)."""
+    scores = X @ _MEANS.T - 0.5 * np.sum(_MEANS**2, axis=1)
+    return np.mean(scores.argmax(axis=1) == y)
+
+
+@pytest.mark.parametrize(
+    "est",
+    [
+        SoftmaxClassifier(solver="sgd", random_state=0),
+        LogisticRegressionGD(solver="sgd", random_state=0),
+        SoftmaxClassifier(solver="adam", random_state=0),
+    ],
+    ids=["softmax-sgd", "logistic-sgd", "softmax-adam"],
+)
+def test_one_pass_of_partial_fit_is_as_accurate_as_sgdclassifier(est):
+    X, y = _gaussian_stream(60_000, seed=1)
+    X_test, y_test = _gaussian_stream(50_000, seed=2)
+    peer = SGDClassifier(loss="log_loss", random_state=0)
+    for model in (est, peer):
+        for start in range(0, 60_000, 5000):
+            chunk = slice(start, start + 5000)
+            model.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+    accuracy = est.score(X_test, y_test)
+    assert accuracy >= peer.score(X_test, y_test) - 0.005
+    assert accuracy >= _bayes_accuracy(X_test, y_test) - 0.005
+
+
+def test_shifted_features_train_alike():
+    # the 'auto' solvers run on the weights of centred, scaled features, and a
+    # shift of the features changes neither those nor the penalty on W
+    X, y = load_wine(return_X_y=True)
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    for solver in ("gd", "sgd", "adam"):
+        fits = [
+            SoftmaxClassifier(solver=solver, alpha=ALPHA, random_state=0).fit(Z, y)
+            for Z in (X, X + 1000.0)
+        ]
+        np.testing.assert_allclose(
+            fits[0].predict_proba(X), fits[1].predict_proba(X + 1000.0), atol=1e-6
+        )
+        assert fits[0].n_iter_ == fits[1].n_iter_
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_change_of_variables_is_the_same_model(fit_intercept):
+    rng = np.random.default_rng(0)
+    X = 5 + 100 * rng.standard_normal((40, 3))
+    w = np.full(40, 1 / 40)
+    layout = Layout([3, 2], fit_intercept)
+    standardised = Standardised.from_data(layout, X, w, np.float64)
+    u = rng.standard_normal(layout.size)
+    theta = np.empty_like(u)
+    standardised.to_theta(u, theta)
+    ((W, b),) = layout.views(theta)
+    ((U, c),) = layout.views(u)
+    Z = (X - X.mean(axis=0)) / X.std(axis=0) if fit_intercept else None
+    if fit_intercept:
+        np.testing.assert_allclose(X @ W + b, Z @ U + c, rtol=1e-10, atol=1e-10)
+    else:
+        rms = np.sqrt(np.mean(X**2, axis=0))
+        np.testing.assert_allclose(X @ W, (X / rms) @ U, rtol=1e-10)
+    back = np.empty_like(u)
+    standardised.to_u(theta, back)
+    np.testing.assert_allclose(back, u, rtol=1e-10)
+
+
+def test_gradient_in_u_is_the_transposed_map():
+    # J(A u) has gradient A^T dJ/dtheta: checked on a linear J(theta) = g . theta
+    rng = np.random.default_rng(1)
+    X = 3 + 10 * rng.standard_normal((30, 4))
+    layout = Layout([4, 3], True)
+    standardised = Standardised.from_data(layout, X, np.full(30, 1 / 30), np.float64)
+    g = rng.standard_normal(layout.size)
+    g_u = g.copy()
+    standardised.gradient_to_u(g_u)
+    for i in range(layout.size):
+        e = np.zeros(layout.size)
+        e[i] = 1.0
+        theta = np.empty_like(e)
+        standardised.to_theta(e, theta)  # the i-th column of A
+        assert g_u[i] == pytest.approx(g @ theta, rel=1e-10, abs=1e-12)
+
+
+def test_top_eigenvalue_of_standardised_data_sees_anticorrelated_columns():
+    """Two columns of opposite correlation: the top eigenvector of the
+    standardised Gram matrix is orthogonal to a uniform start vector."""
+    from skbackprop._step_size import _standardised_top_eigenvalue
+
+    X = np.repeat([[1.0, 3.0], [2.0, 1.0], [3.0, 3.0], [4.0, 1.0]], 4, axis=0)
+    w = np.full(X.shape[0], 1.0 / X.shape[0])
+    standardised = Standardised.from_data(Layout([2, 1], True), X, w, X.dtype)
+    Z = np.hstack([(X - standardised.mean) * standardised.scale, np.ones((16, 1))])
+    expected = np.linalg.eigvalsh(Z.T @ (w[:, None] * Z)).max()
+    assert _standardised_top_eigenvalue(X, w, standardised) == pytest.approx(
+        expected, rel=1e-6
+    )

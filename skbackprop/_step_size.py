@@ -317,12 +317,14 @@ def _standardised_top_eigenvalue(X, w, standardised, n_iter=30):
     eigenvalue = 0.0
     for _ in range(n_iter):
         dv = d * v[:n_features]
-        r = _as_vector(X @ dv) - m @ dv
+        # the products in X's dtype: a float64 vector would upcast (copy) X
+        r = _as_vector(X @ dv.astype(X.dtype, copy=False)) - m @ dv
         if intercept:
             r += v[n_features]
         r *= w
         u = np.empty_like(v)
-        u[:n_features] = d * (_as_vector(X.T @ r) - m * r.sum())
+        product = _as_vector(X.T @ r.astype(X.dtype, copy=False))
+        u[:n_features] = d * (product - m * r.sum())
         if intercept:
             u[n_features] = r.sum()
         norm = float(np.linalg.norm(u))

@@ -217,3 +217,23 @@ def test_top_eigenvalue_of_standardised_data_sees_anticorrelated_columns():
     assert _standardised_top_eigenvalue(X, w, standardised) == pytest.approx(
         expected, rel=1e-6
     )
+
+
+def test_auto_step_statistics_do_not_copy_float32_x():
+    """The power iteration multiplies X in its own dtype: a float64 vector
+    would make NumPy upcast a copy of X on every product."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20_000, 50)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    est = LogisticRegressionGD(solver="gd", max_iter=2)
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(X, y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * X.nbytes  # a float64 copy alone is 2 X.nbytes

@@ -196,6 +196,11 @@ class Standardised:
 
     def __init__(self, layout, mean, scale):
         self.layout, self.mean, self.scale = layout, mean, scale
+        self._column = scale[:, None]  # d as a column, to scale rows of W
+        # training maps the same three vectors (u, theta, the gradient) at
+        # every batch: their views are kept, as the NumPy engine keeps its own
+        self._recent = {}
+        self._ger = None
 
     @classmethod
     def from_data(cls, layout, X, sample_weight, dtype, alpha=0.0):
@@ -236,11 +241,17 @@ class Standardised:
         return cls(layout, (mean * top).astype(dtype), scale.astype(dtype))
 
     def _views(self, v):
+        entry = self._recent.get(id(v))
+        if entry is not None and entry[0] is v:
+            return entry[1]
         if isinstance(v, np.ndarray):
             ((W, b),) = self.layout.views(v)
         else:  # another Array API namespace: its own reshape makes the views
             xp, _ = get_namespace(v)
             ((W, b),) = self.layout.views(v, reshape=xp.reshape)
+        if len(self._recent) >= 3:
+            self._recent.clear()
+        self._recent[id(v)] = (v, (W, b))
         return W, b
 
     def to_theta(self, u, theta):
@@ -248,9 +259,9 @@ class Standardised:
         U, c = self._views(u)
         W, b = self._views(theta)
         if isinstance(W, np.ndarray):
-            np.multiply(U, self.scale[:, None], out=W)
+            np.multiply(U, self._column, out=W)
         else:
-            W[...] = U * self.scale[:, None]
+            W[...] = U * self._column
         if b is not None:
             b[...] = c - self.mean @ W
 
@@ -261,9 +272,9 @@ class Standardised:
         if b is not None:
             c[...] = b + self.mean @ W
         if isinstance(U, np.ndarray):
-            np.divide(W, self.scale[:, None], out=U)
+            np.divide(W, self._column, out=U)
         else:
-            U[...] = W / self.scale[:, None]
+            U[...] = W / self._column
 
     def gradient_to_u(self, grad):
         """``grad := A^T grad`` in place: ``dU = diag(d)(dW - m db^T)``,
@@ -271,17 +282,18 @@ class Standardised:
         gW, gb = self._views(grad)
         if not isinstance(gW, np.ndarray):
             if gb is None:
-                gW[...] = gW * self.scale[:, None]
+                gW[...] = gW * self._column
             else:
-                gW[...] = (gW - self.mean[:, None] * gb[None, :]) * self.scale[:, None]
+                gW[...] = (gW - self.mean[:, None] * gb[None, :]) * self._column
             return
         if gb is not None:
             # gW -= m gb^T in place: BLAS ger on the Fortran-ordered gW^T
-            ger = get_blas_funcs("ger", dtype=gW.dtype)
-            result = ger(-1.0, gb, self.mean, a=gW.T, overwrite_a=True)
+            if self._ger is None or self._ger.dtype != gW.dtype:
+                self._ger = get_blas_funcs("ger", dtype=gW.dtype)
+            result = self._ger(-1.0, gb, self.mean, a=gW.T, overwrite_a=True)
             if not np.shares_memory(result, gW):
                 gW[...] = result.T
-        gW *= self.scale[:, None]
+        gW *= self._column
 
 
 def _as_vector(a):

@@ -14,16 +14,21 @@ of the last epoch, mapped back, for the stochastic solvers. After each epoch
   :math:`\bar g` the epoch's mean batch gradient (for ``'gd'`` the last
   gradient evaluated), in ``u``: the test ``'lbfgs'`` uses;
 * **the step is divided by** :data:`SHRINK` at a plateau (the epoch loss no
-  lower than the last one's) where the mean gradient is noise
-  (:math:`m\lVert\bar g\rVert^2 \le V`, :math:`V` the mean of
-  :math:`\lVert g_B - \bar g\rVert^2` over the :math:`m` batches) and
+  lower than the last one's) where the mean gradient is noise and
   successive mean gradients do not point the same way (cosine at most
-  :data:`DRIFT_COSINE`); Adam, whose steps have a fixed length, at any
-  plateau. Training stops once the step is :data:`SMALLEST_STEP` of its
-  start;
+  :data:`DRIFT_COSINE`); Adam, whose steps have a fixed length, also at a
+  plateau after a stall. Noise: :math:`m\lVert\bar g\rVert^2 \le
+  V(1 - 2\sqrt{2/(m-1)})`, :math:`V` the mean of :math:`\lVert g_B - \bar
+  g\rVert^2` over the :math:`m` batches, taken at its lower confidence bound
+  (the estimate from :math:`m` batches is uncertain by
+  :math:`\sqrt{2/(m-1)}` of itself): with fewer than ten batches an epoch
+  nothing passes for noise. Training stops once the step is
+  :data:`SMALLEST_STEP` of its start;
 * **stalled** (``n_iter_no_change`` epochs without an improvement of
-  ``tol``): stop, as scikit-learn does, when an epoch has several batches;
-  a single batch's gradient is exact, and only the gradient test stops it.
+  ``tol``): stop, as scikit-learn does, when the epoch is noise. Otherwise
+  the loss still falls, if by less than ``tol`` an epoch (a flat valley,
+  which small problems have at a small ``alpha``): training goes on, to the
+  gradient test or ``max_iter``.
 """
 
 import math
@@ -164,8 +169,13 @@ class EpochStatistics:
         self.stochastic = self.n_batches > 1
         # the mean of m batch gradients no larger than the noise of such a
         # mean: no descent direction is left that the noise does not hide
-        self.noise_dominated = self.stochastic and mean_square * self.n_batches <= (
-            variance
+        # V estimated from m batches is uncertain by sqrt(2 / (m - 1)) of itself:
+        # the test takes V's lower confidence bound (two of those below), so
+        # that a few batches an epoch never pass for noise
+        m = self.n_batches
+        certain = 1.0 - 2.0 * math.sqrt(2.0 / (m - 1)) if m > 1 else 0.0
+        self.noise_dominated = self.stochastic and mean_square * m <= variance * max(
+            certain, 0.0
         )
         mean[...] = 0.0
         self._reset()
@@ -278,11 +288,15 @@ class Converging:
         losses = record.loss_curve
         plateau = len(losses) > 1 and losses[-1] >= losses[-2]
         adam = hasattr(self.state, "beta_1")
-        if plateau and not statistics.drifting and (statistics.noise_dominated or adam):
+        if (
+            plateau
+            and not statistics.drifting
+            and (statistics.noise_dominated or (adam and stalled))
+        ):
             if self._shrink_step(adam):
                 return False, None
             return True, "The step reached its smallest size. Stopping."
-        if stalled and statistics.stochastic:
+        if stalled and statistics.stochastic and statistics.noise_dominated:
             return True, (
                 f"Training loss did not improve more than tol={tol:f} for "
                 f"{n_iter_no_change} consecutive epochs. Stopping."

@@ -100,6 +100,40 @@ def test_sgd_default_reaches_the_optimum_on_small_data(cls, name):
     assert _gap(cls, "sgd", X, y, stops=False) <= TARGET
 
 
+@pytest.mark.parametrize(
+    "cls, name",
+    [
+        (SoftmaxClassifier, "digits"),
+        (LogisticRegressionGD, "digits"),
+        (LogisticRegressionGD, "cancer"),
+    ],
+)
+def test_sgd_default_crosses_a_flat_valley_on_few_batches(cls, name):
+    # 3 (breast_cancer) or 9 (digits) batches an epoch, standardised: the
+    # loss falls by less than tol an epoch for hundreds of epochs; with so few
+    # batches nothing passes for noise, and the fit goes on instead of stopping
+    # at the stall (it stopped 7e-3 to 5e-2 above the optimum)
+    X, y = _data(name, scaled=True)
+    assert _gap(cls, "sgd", X, y, stops=False) <= TARGET
+
+
+def test_few_batches_never_pass_for_noise():
+    from skbackprop._converging import EpochStatistics
+    from skbackprop._engine import NumPyEngine
+
+    e = NumPyEngine()
+    rng = np.random.default_rng(0)
+    for n_batches, expected in [(3, False), (9, False), (50, True)]:
+        statistics = EpochStatistics(n_batches, np.zeros(4), average=True)
+        # batch gradients of tiny mean, large spread: noise, if m is large
+        grads = rng.standard_normal((n_batches, 4))
+        grads -= grads.mean(axis=0) - 1e-3
+        for g in grads:
+            statistics.add(np.zeros(4), g, 1, e)
+        statistics.end_epoch(e, np.zeros(4))
+        assert statistics.noise_dominated is expected
+
+
 @pytest.mark.parametrize("cls", [SoftmaxClassifier, LogisticRegressionGD])
 @pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
 def test_default_reaches_the_optimum_on_badly_scaled_features(cls, solver):

@@ -60,7 +60,9 @@ def like(a, reference):
 
 def move_fitted(estimator, move):
     """Put the estimator's fitted float arrays (``coef_``, ``coefs_``, ...,
-    not ``classes_``) where ``move`` (NumPy array -> array) puts them."""
+    not ``classes_``) where ``move`` (NumPy array -> array) puts them; a NumPy
+    float scalar (a single target's ``intercept_``) becomes a 0-d array there,
+    as Ridge's does."""
     for name, value in list(vars(estimator).items()):
         if name.startswith("_") or not name.endswith("_") or name == "classes_":
             continue
@@ -71,4 +73,4 @@ def move_fitted(estimator, move):
 
 
 def _is_float_array(value):
-    return isinstance(value, np.ndarray) and value.dtype.kind == "f"
+    return isinstance(value, (np.ndarray, np.floating)) and value.dtype.kind == "f"

@@ -60,10 +60,13 @@ class ArrayAPIEngine(WholeBatches):
         """A NumPy array ``a`` in this namespace on this device (None stays None)."""
         if a is None:
             return None
+        a = np.asarray(a)  # a NumPy scalar stays 0-d (ascontiguousarray makes it 1-d)
         if a.dtype.kind == "u" and a.dtype.itemsize > 1:
             # wide unsigned integers are not supported everywhere (PyTorch)
             a = a.astype(np.int64)
-        return move_to(np.ascontiguousarray(a), xp=self.xp, device=self.device)
+        if not a.flags.c_contiguous:
+            a = np.ascontiguousarray(a)
+        return move_to(a, xp=self.xp, device=self.device)
 
     def set_from_host(self, dst, a):
         """``dst[...] = a`` for a NumPy array ``a``."""

@@ -43,12 +43,26 @@ from skbackprop import (
 )
 
 ESTIMATORS = [SoftmaxClassifier, LogisticRegressionGD, MLPBackprop]
+REGRESSORS = [LinearRegressionGD, MLPBackpropRegressor]
+ALL = ESTIMATORS + REGRESSORS
 SOLVERS = ["gd", "sgd", "adam", "lbfgs"]
 EPOCH_TASKS = {"epoch", "iteration"}
 INTERRUPTED = "Training interrupted by user."
 
 
-def _data(n_samples=200, n_features=6, seed=0):
+def _data(n_samples=200, n_features=6, seed=0, cls=None):
+    """Standardised features and 3 classes; two standardised targets for a
+    regressor ``cls``."""
+    if cls in REGRESSORS:
+        X, y = make_regression(
+            n_samples=n_samples,
+            n_features=n_features,
+            n_informative=4,
+            n_targets=2,
+            noise=1.0,
+            random_state=seed,
+        )
+        return StandardScaler().fit_transform(X), y / np.std(y)
     X, y = make_classification(
         n_samples=n_samples,
         n_features=n_features,
@@ -62,10 +76,12 @@ def _data(n_samples=200, n_features=6, seed=0):
 
 def _make(cls, solver, **params):
     """A seeded instance that never stops early, so epochs are counted exactly."""
-    if cls is MLPBackprop:
+    if cls in (MLPBackprop, MLPBackpropRegressor):
         params.setdefault("hidden_layer_sizes", (8,))
         if solver == "gd":
             params.setdefault("learning_rate_init", 0.1)
+        elif cls is MLPBackpropRegressor:
+            params.setdefault("learning_rate_init", 0.01)
     params.setdefault("batch_size", 10)
     params.setdefault("tol", 0.0)
     params.setdefault("n_iter_no_change", 10**6)
@@ -380,11 +396,11 @@ def test_a_callbacks_ctrl_c_in_partial_fit_restores_and_reraises(solver):
 # --- 3. Callbacks ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("cls", ALL)
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_a_callbacks_ctrl_c_at_the_end_of_epoch_1_restores_and_reraises(cls, solver):
-    X_old, y_old = _data(seed=1)
-    X, y = _data(seed=2)
+    X_old, y_old = _data(seed=1, cls=cls)
+    X, y = _data(seed=2, cls=cls)
     est = _fit_quietly(_make(cls, solver, max_iter=4), X_old, y_old)
     before = _state(est)
     est.set_callbacks(Raise("end_epoch", KeyboardInterrupt(), epoch=1))
@@ -393,10 +409,10 @@ def test_a_callbacks_ctrl_c_at_the_end_of_epoch_1_restores_and_reraises(cls, sol
     _assert_unchanged(est, before)
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("cls", ALL)
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_a_callbacks_ctrl_c_at_the_end_of_epoch_3_keeps_two_epochs(cls, solver):
-    X, y = _data(seed=2)
+    X, y = _data(seed=2, cls=cls)
     est = _make(cls, solver, max_iter=6)
     est.set_callbacks(Raise("end_epoch", KeyboardInterrupt(), epoch=3))
     interrupted, messages = _run(lambda: est.fit(X, y))
@@ -432,12 +448,12 @@ def test_a_failing_callback_hook_restores_and_reraises(hook, error):
     _assert_unchanged(est, before)
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("cls", ALL)
 @pytest.mark.parametrize("solver", SOLVERS)
 @pytest.mark.parametrize("warm_start", [False, True])
 def test_an_exception_in_teardown_leaves_the_old_model(cls, solver, warm_start):
-    X_old, y_old = _data(seed=1)
-    X, y = _data(seed=2)
+    X_old, y_old = _data(seed=1, cls=cls)
+    X, y = _data(seed=2, cls=cls)
     est = _fit_quietly(
         _make(cls, solver, max_iter=3, warm_start=warm_start), X_old, y_old
     )
@@ -529,19 +545,20 @@ def test_class_weights_must_be_finite_and_non_negative(cls, solver, bad):
     assert not hasattr(est, "coef_") and not hasattr(est, "coefs_")
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("cls", ALL)
 @pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
 @pytest.mark.parametrize(
     "dtype, weight", [(np.float64, 1e308), (np.float32, 1e38)], ids=["64", "32"]
 )
 def test_a_weight_sum_that_overflows_is_refused(cls, solver, dtype, weight):
-    X, y = _data(40)
+    X, y = _data(40, cls=cls)
     est = _make(cls, solver, max_iter=5)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(ValueError, match="overflows"):
             est.fit(X.astype(dtype), y, sample_weight=np.full(40, weight))
     _assert_no_runtime_warning(caught)
+    assert not hasattr(est, "coef_") and not hasattr(est, "coefs_")
 
 
 def test_sample_times_class_weight_that_overflows_is_refused():
@@ -557,10 +574,10 @@ def test_sample_times_class_weight_that_overflows_is_refused():
 # --- 6. A RandomState instance is not consumed by a failed fit ---------------------
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("cls", ALL)
 @pytest.mark.parametrize("how", ["diverged", "callback"])
 def test_a_failed_fit_does_not_consume_a_random_state_instance(cls, how):
-    X, y = _data()
+    X, y = _data(cls=cls)
     rng, twin_rng = np.random.RandomState(0), np.random.RandomState(0)
     est = _make(cls, "sgd", max_iter=3, random_state=rng, learning_rate_init=0.01)
     if how == "diverged":
@@ -708,67 +725,14 @@ def test_ctrl_c_at_a_random_batch_of_a_random_epoch_follows_the_rule(
     _assert_same_model(est, twin, X, y)
 
 
-# --- the regressors: the same rule, on their own data ------------------------------
-
-REGRESSORS = [LinearRegressionGD, MLPBackpropRegressor]
-
-
-def _regression_data(n_samples=200, n_features=6, seed=0, n_targets=1):
-    X, y = make_regression(
-        n_samples=n_samples,
-        n_features=n_features,
-        n_informative=4,
-        n_targets=n_targets,
-        noise=1.0,
-        random_state=seed,
-    )
-    return StandardScaler().fit_transform(X), y / np.std(y)
-
-
-def _make_regressor(cls, solver, **params):
-    """As :func:`_make`, for a regressor."""
-    if cls is MLPBackpropRegressor:
-        params.setdefault("hidden_layer_sizes", (8,))
-        params.setdefault("learning_rate_init", 0.01)
-    params.setdefault("batch_size", 10)
-    params.setdefault("tol", 0.0)
-    params.setdefault("n_iter_no_change", 10**6)
-    params.setdefault("random_state", 0)
-    return cls(solver=solver, **params)
-
-
-@pytest.mark.parametrize("cls", REGRESSORS)
-@pytest.mark.parametrize("solver", SOLVERS)
-def test_regressor_ctrl_c_at_the_end_of_epoch_1_restores_and_reraises(cls, solver):
-    X_old, y_old = _regression_data(seed=1)
-    X, y = _regression_data(seed=2)
-    est = _fit_quietly(_make_regressor(cls, solver, max_iter=4), X_old, y_old)
-    before = _state(est)
-    est.set_callbacks(Raise("end_epoch", KeyboardInterrupt(), epoch=1))
-    interrupted, messages = _run(lambda: est.fit(X, y))
-    assert interrupted, f"fit returned ({messages}) instead of re-raising"
-    _assert_unchanged(est, before)
-
-
-@pytest.mark.parametrize("cls", REGRESSORS)
-@pytest.mark.parametrize("solver", SOLVERS)
-def test_regressor_ctrl_c_at_the_end_of_epoch_3_keeps_two_epochs(cls, solver):
-    X, y = _regression_data(seed=2, n_targets=2)
-    est = _make_regressor(cls, solver, max_iter=6)
-    est.set_callbacks(Raise("end_epoch", KeyboardInterrupt(), epoch=3))
-    interrupted, messages = _run(lambda: est.fit(X, y))
-    assert not interrupted
-    assert messages.count(INTERRUPTED) == 1
-    twin = _fit_quietly(_make_regressor(cls, solver, max_iter=2), X, y)
-    assert est.n_iter_ == 2
-    _assert_same_model(est, twin, X, y)
+# --- the regressors' own cases ------------------------------------------------------
 
 
 @pytest.mark.parametrize("cls", REGRESSORS)
 @pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
 def test_regressor_ctrl_c_in_partial_fit_restores_and_reraises(cls, solver):
-    X, y = _regression_data()
-    est = _partial_fit_quietly(_make_regressor(cls, solver), X, y)
+    X, y = _data(cls=cls)
+    est = _partial_fit_quietly(_make(cls, solver), X, y)
     twin = _partial_fit_quietly(clone(est), X, y)
     before = _state(est)
     est.set_callbacks(Raise("end_epoch", KeyboardInterrupt()))
@@ -779,62 +743,14 @@ def test_regressor_ctrl_c_in_partial_fit_restores_and_reraises(cls, solver):
 
 
 @pytest.mark.parametrize("cls", REGRESSORS)
-@pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("warm_start", [False, True])
-def test_regressor_exception_in_teardown_leaves_the_old_model(cls, solver, warm_start):
-    X_old, y_old = _regression_data(seed=1)
-    X, y = _regression_data(seed=2)
-    est = _fit_quietly(
-        _make_regressor(cls, solver, max_iter=3, warm_start=warm_start), X_old, y_old
-    )
-    before = _state(est)
-    est.set_callbacks(Raise("teardown", RuntimeError("teardown failed")))
-    with pytest.raises(RuntimeError, match="teardown failed"):
-        _fit_quietly(est, X, y)
-    _assert_unchanged(est, before)
-
-
-@pytest.mark.parametrize("cls", REGRESSORS)
 @pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
 def test_a_diverged_regressor_fit_leaves_the_old_model(cls, solver):
-    X_old, y_old = _regression_data(seed=1)
-    X, y = _regression_data(seed=2)
-    est = _fit_quietly(_make_regressor(cls, solver, max_iter=3), X_old, y_old)
+    X_old, y_old = _data(seed=1, cls=cls)
+    X, y = _data(seed=2, cls=cls)
+    est = _fit_quietly(_make(cls, solver, max_iter=3), X_old, y_old)
     before = _state(est)
     est.set_params(learning_rate_init=1e30)
     with pytest.raises(ValueError, match="diverged"):
         _fit_quietly(est, X * 1e10, y)
-    est.set_params(learning_rate_init=_make_regressor(cls, solver).learning_rate_init)
+    est.set_params(learning_rate_init=_make(cls, solver).learning_rate_init)
     _assert_unchanged(est, before)
-
-
-@pytest.mark.parametrize("cls", REGRESSORS)
-def test_a_failed_regressor_fit_does_not_consume_a_random_state_instance(cls):
-    X, y = _regression_data()
-    rng, twin_rng = np.random.RandomState(0), np.random.RandomState(0)
-    est = _make_regressor(cls, "sgd", max_iter=3, random_state=rng)
-    est.set_callbacks(Raise("end_epoch", RuntimeError("callback failed"), epoch=2))
-    with pytest.raises(RuntimeError, match="callback failed"):
-        _fit_quietly(est, X, y)
-    est.set_callbacks()
-    twin = _make_regressor(cls, "sgd", max_iter=3, random_state=twin_rng)
-    _fit_quietly(est, X, y)
-    _fit_quietly(twin, X, y)
-    for a, b in zip(_layers(est), _layers(twin), strict=True):
-        assert_array_equal(a, b)
-    assert rng.uniform() == twin_rng.uniform()
-
-
-@pytest.mark.parametrize("cls", REGRESSORS)
-@pytest.mark.parametrize(
-    "dtype, weight", [(np.float64, 1e308), (np.float32, 1e38)], ids=["64", "32"]
-)
-def test_a_regressor_weight_sum_that_overflows_is_refused(cls, dtype, weight):
-    X, y = _regression_data(40)
-    est = _make_regressor(cls, "sgd", max_iter=5)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with pytest.raises(ValueError, match="overflows"):
-            est.fit(X.astype(dtype), y, sample_weight=np.full(40, weight))
-    _assert_no_runtime_warning(caught)
-    assert not hasattr(est, "coef_") and not hasattr(est, "coefs_")

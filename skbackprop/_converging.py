@@ -24,6 +24,15 @@ of the last epoch, mapped back, for the stochastic solvers. After each epoch
   :math:`\sqrt{2/(m-1)}` of itself): with fewer than ten batches an epoch
   nothing passes for noise. Training stops once the step is
   :data:`SMALLEST_STEP` of its start;
+* **Adam's step is multiplied by** :data:`GROW` after an epoch whose loss
+  fell while the mean gradient kept its direction (drifting), up to
+  :data:`LONGEST_STEP` times its start. An Adam update moves each coordinate
+  by about the step, whatever the gradient's size, so along a long, gently
+  sloped valley the step length alone sets the pace; an overshoot shows as a
+  plateau, where the shrink above undoes several growths at once. Momentum
+  SGD's step is not grown: it starts at the largest stable step
+  (:func:`~skbackprop._step_size.standardised_step`), and past it the
+  iterates diverge;
 * **stalled** (``n_iter_no_change`` epochs without an improvement of
   ``tol``): stop, as scikit-learn does, when the epoch is noise. Otherwise
   the loss still falls, if by less than ``tol`` an epoch (a flat valley,
@@ -44,6 +53,10 @@ SHRINK = 5.0
 SMALLEST_STEP = 1e-4
 #: successive epochs' mean gradients more aligned than this: still drifting
 DRIFT_COSINE = 0.95
+#: Adam's step is multiplied by this after a falling, drifting epoch
+GROW = 1.2
+#: ... up to this many times its start
+LONGEST_STEP = 10.0
 
 
 def new_converging_state(estimator, make_rule, X, sample_weight, batch_size, objective):
@@ -288,6 +301,8 @@ class Converging:
         losses = record.loss_curve
         plateau = len(losses) > 1 and losses[-1] >= losses[-2]
         adam = hasattr(self.state, "beta_1")
+        if adam and len(losses) > 1 and not plateau and statistics.drifting:
+            self._lengthen_step()
         if (
             plateau
             and not statistics.drifting
@@ -302,6 +317,14 @@ class Converging:
                 f"{n_iter_no_change} consecutive epochs. Stopping."
             )
         return False, None
+
+    def _lengthen_step(self):
+        """Multiply Adam's step by :data:`GROW`, unless that passes
+        :data:`LONGEST_STEP` times its start."""
+        state = self.state
+        if state.auto_shrunk * GROW <= LONGEST_STEP:
+            state.auto_shrunk *= GROW
+            state.learning_rate_init *= GROW
 
     def _shrink_step(self, adam):
         """Divide the step by :data:`SHRINK`; False once it would pass

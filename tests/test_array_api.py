@@ -126,10 +126,11 @@ def test_fit_and_predict_match_numpy(est, dtype):
     reference, fitted = _fit_both(est, X, y)
     # float32: rounding differs by summation order, and Adam's m / sqrt(v)
     # magnifies it where a gradient is near zero (the linear models' 'auto'
-    # Adam steps 0.1 of a standardised weight: up to about that much)
+    # Adam steps 0.1 of a standardised weight, grown up to 1 while the loss
+    # falls: up to a few hundredths, summed over the features in a score)
     rtol, atol = (1e-6, 1e-9) if dtype == np.float64 else (1e-2, 2e-3)
     if dtype == np.float32 and est.solver == "adam":
-        atol = 1e-2
+        atol = 3e-2
     assert fitted.n_iter_ == reference.n_iter_
     assert_allclose(fitted.loss_curve_, reference.loss_curve_, rtol=rtol)
     for got, expected in zip(_layers(fitted), _layers(reference), strict=True):

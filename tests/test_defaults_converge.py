@@ -117,6 +117,65 @@ def test_sgd_default_crosses_a_flat_valley_on_few_batches(cls, name):
     assert _gap(cls, "sgd", X, y, stops=False) <= TARGET
 
 
+@pytest.mark.parametrize("cls", [SoftmaxClassifier, LogisticRegressionGD])
+@pytest.mark.parametrize(
+    "name, scaled", [("iris", False), ("wine", False), ("cancer", True)]
+)
+def test_adam_default_reaches_the_optimum_on_small_data(cls, name, scaled):
+    # one batch an epoch (iris, wine: raw) or three (breast_cancer): Adam
+    # crept along their flat valleys at its starting step and ended at
+    # max_iter 1.1e-3 to 2.7e-3 away; a step grown while the loss falls along
+    # one direction crosses them, and the gradient test stops the fit
+    X, y = _data(name, scaled)
+    assert _gap(cls, "adam", X, y) <= TARGET
+
+
+def _decide(state, losses, drifting, noise_dominated=False):
+    """The 'auto' stopping rule after an epoch whose statistics are given."""
+    from types import SimpleNamespace
+
+    from skbackprop._converging import Converging
+    from skbackprop._training import Record
+
+    driver = Converging.__new__(Converging)
+    driver.state = state
+    driver.statistics = SimpleNamespace(
+        gradient_max=1.0,
+        average=True,
+        drifting=drifting,
+        noise_dominated=noise_dominated,
+        stochastic=True,
+    )
+    return driver._decide(Record(loss_curve=list(losses)), n_iter_no_change=10)
+
+
+def test_adam_step_grows_while_the_loss_falls_along_one_direction():
+    from skbackprop._converging import GROW, LONGEST_STEP, SHRINK
+    from skbackprop._solvers import Adam, MomentumSGD
+
+    adam = Adam(4, np.float64, 0.1)
+    adam.auto_shrunk = 1.0
+    assert _decide(adam, [1.0, 0.9], drifting=True) == (False, None)
+    assert adam.learning_rate_init == pytest.approx(0.1 * GROW)
+    # no growth when the direction turns or the loss does not fall
+    _decide(adam, [1.0, 0.9], drifting=False)
+    _decide(adam, [0.9, 0.9], drifting=True)
+    assert adam.learning_rate_init == pytest.approx(0.1 * GROW)
+    # at most LONGEST_STEP times the start
+    for _ in range(50):
+        _decide(adam, [1.0, 0.9], drifting=True)
+    assert 0.1 * LONGEST_STEP / GROW < adam.learning_rate_init <= 0.1 * LONGEST_STEP
+    # a noisy plateau still divides it
+    longest = adam.learning_rate_init
+    _decide(adam, [0.9, 0.9], drifting=False, noise_dominated=True)
+    assert adam.learning_rate_init == pytest.approx(longest / SHRINK)
+    # momentum SGD keeps its step: 1/L_b is the largest stable one
+    sgd = MomentumSGD(4, np.float64, 0.1)
+    sgd.auto_shrunk = 1.0
+    _decide(sgd, [1.0, 0.9], drifting=True)
+    assert sgd.learning_rate == 0.1
+
+
 def test_few_batches_never_pass_for_noise():
     from skbackprop._converging import EpochStatistics
     from skbackprop._engine import NumPyEngine

@@ -33,6 +33,10 @@ of the last epoch, mapped back, for the stochastic solvers. After each epoch
   SGD's step is not grown: it starts at the largest stable step
   (:func:`~skbackprop._step_size.standardised_step`), and past it the
   iterates diverge;
+* **with a single batch an epoch** (``fit``, fewer samples than
+  ``batch_size``), ``'sgd'``'s step follows the curvature at the model
+  (:class:`LocalCurvature`): the gradient is exact, so no noise carries the
+  iterate away from where the curvature was measured;
 * **stalled** (``n_iter_no_change`` epochs without an improvement of
   ``tol``): stop, as scikit-learn does, when the epoch is noise. Otherwise
   the loss still falls, if by less than ``tol`` an epoch (a flat valley,
@@ -45,7 +49,11 @@ import math
 import numpy as np
 from sklearn.utils._array_api import get_namespace
 
-from ._step_size import Standardised, standardised_step
+from ._step_size import (
+    Standardised,
+    standardised_power_iteration,
+    standardised_step,
+)
 
 #: the step is divided by this at a plateau (``'adaptive'``'s factor)
 SHRINK = 5.0
@@ -198,6 +206,104 @@ class EpochStatistics:
             self.theta_sum[...] = 0.0
 
 
+class LocalCurvature:
+    r"""The step of single-batch ``'sgd'`` from the curvature at the model.
+
+    :func:`~skbackprop._step_size.standardised_step` bounds the curvature of
+    the loss in the scores by its worst case (1/2 for the softmax, 1/4 for a
+    sigmoid unit) at every sample. Near the optimum of a problem whose classes
+    are mostly told apart, most samples are classified with confidence and
+    their curvature :math:`c_i` is near 0: the Lipschitz constant *there*,
+
+    .. math::
+
+        L(\theta) = \lambda_{\max}(Z^\top \mathrm{diag}(w \odot c(\theta))\, Z)
+                   + \alpha \max_j d_j^2,
+
+    can be far smaller, and the flat directions, crossed at a
+    rate proportional to the step, that much faster. With one batch an epoch
+    the gradient and the loss are exact, so the step can follow
+    :math:`1/L(\theta)` of the model after each epoch:
+
+    * never below the global step ``floor`` (stable everywhere);
+    * at most twice the last step (no jump past what was measured);
+    * halved for good when the (exact) loss exceeds all of the last
+      :attr:`MEMORY`: momentum makes the loss ripple, a rise above all of
+      them means the steps went too far.
+
+    The power iteration starts from the last top eigenvector, so after the
+    first estimate a few products suffice. Everything here is on the host:
+    with one batch an epoch ``X`` has at most ``batch_size`` rows.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix
+        The training data, on the host.
+    w : ndarray of shape (n_samples,)
+        Sample weights summing to one.
+    standardised : Standardised
+        The coordinates the step is for (host arrays).
+    output : output unit
+        Has ``sample_curvature(S)``.
+    alpha : float
+    floor : float
+        The global ``'auto'`` step.
+    """
+
+    #: power iterations of the first estimate, and of each later one
+    FIRST, LATER = 30, 5
+    #: a loss above all of the last this many: the step is too long
+    MEMORY = 10
+
+    def __init__(self, X, w, standardised, output, alpha, floor):
+        self.X, self.w, self.standardised, self.output = X, w, standardised, output
+        d = standardised.scale.astype(np.float64)
+        self.penalty = alpha * float(np.max(d * d, initial=0.0))
+        self.floor = self.step = floor
+        self.factor = 1.0
+        self.vector = None
+        self.recent_losses = []
+
+    @staticmethod
+    def applies(estimator, output, n_samples, batch_size, incremental):
+        """Whether ``fit`` of single-batch ``'sgd'`` on a classifier."""
+        return (
+            estimator.solver == "sgd"
+            and not incremental
+            and batch_size >= n_samples
+            and hasattr(output, "sample_curvature")
+        )
+
+    def next_step(self, theta, loss):
+        """The step for the next epoch; ``theta`` (host) is the model, ``loss``
+        the exact loss of the epoch that led to it."""
+        if loss > max(self.recent_losses, default=math.inf):
+            self.factor /= 2.0
+        self.recent_losses = [*self.recent_losses[1 - self.MEMORY :], loss]
+        L = self.lipschitz(theta)
+        local = self.factor / L if L > 0 else math.inf
+        self.step = max(min(local, 2.0 * self.step), self.floor)
+        return self.step
+
+    def lipschitz(self, theta):
+        """:math:`L(\\theta)` of the model ``theta`` (host), the power
+        iteration going on from the last call's vector."""
+        ((W, b),) = self.standardised.layout.views(theta)
+        S = np.asarray(self.X @ W)
+        if b is not None:
+            S += b
+        c = self.output.sample_curvature(S)
+        if self.vector is None:
+            size = W.shape[0] + (b is not None)
+            start, n_iter = np.random.default_rng(0).standard_normal(size), self.FIRST
+        else:
+            start, n_iter = self.vector, self.LATER
+        top, self.vector = standardised_power_iteration(
+            self.X, self.w * c, self.standardised, start, n_iter
+        )
+        return top + self.penalty
+
+
 class Converging:
     """The driver of ``'auto'``: an inner driver runs on ``u``; ``theta`` is
     the model so far (see the module docstring).
@@ -210,6 +316,8 @@ class Converging:
     theta : ndarray of shape (n_params,)
         The parameters the run starts from; the array is kept as the model.
     n_samples : int
+    local : LocalCurvature or None
+        Sets ``'sgd'``'s step after each epoch (a single batch an epoch).
 
     Attributes
     ----------
@@ -217,8 +325,9 @@ class Converging:
         The objective the inner driver is bound to (:meth:`drive`).
     """
 
-    def __init__(self, state, objective, theta, n_samples):
+    def __init__(self, state, objective, theta, n_samples, local=None):
         self.state = state
+        self.local = local
         self.standardised = Standardised(
             objective.layout, state.auto_mean, state.auto_scale
         )
@@ -252,6 +361,9 @@ class Converging:
         statistics.end_epoch(self.e, self.u)
         model = statistics.theta_sum if statistics.average else self.u
         self.standardised.to_theta(model, theta)
+        if self.local is not None:
+            step = self.local.next_step(self.e.to_host(theta), float(loss))
+            self.state.learning_rate = step * self.state.auto_shrunk
         return loss
 
     def _restore_point(self, theta):

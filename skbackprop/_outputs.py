@@ -42,6 +42,16 @@ class Softmax:
     def probabilities(self, S):
         return _floored(softmax(S))
 
+    def sample_curvature(self, S):
+        """Per sample, a bound on the largest eigenvalue of the loss's Hessian
+        in the scores, :math:`\\mathrm{diag}(p) - pp^\\top`, at scores ``S``:
+        :math:`\\min(2\\max_k p_k(1 - p_k), 1/2)` (Gershgorin: row
+        :math:`k` holds :math:`p_k(1 - p_k)` on the diagonal and as much off
+        it). Near 0 where a sample is classified with confidence."""
+        P = softmax(S)
+        P *= 1.0 - P
+        return np.minimum(2.0 * P.max(axis=1), self.curvature)
+
     def labels(self, S):
         return S.argmax(axis=1)
 
@@ -79,6 +89,14 @@ class Logistic:
 
     def loss(self, S, T, sample_weight, engine, out=None):
         return logistic_loss(S, T, sample_weight, engine, out)
+
+    def sample_curvature(self, S):
+        """Per sample, the largest second derivative
+        :math:`\\sigma(s)(1 - \\sigma(s))` over its units at scores ``S``
+        (each unit's Hessian is its own block)."""
+        P = expit(S)
+        P *= 1.0 - P
+        return P.max(axis=1)
 
     def probabilities(self, S):
         if S.shape[1] == 1:

@@ -12,13 +12,13 @@ import numpy as np
 from scipy import sparse
 
 from ._array_api import to_host
-from ._converging import Converging, new_converging_state
+from ._converging import Converging, LocalCurvature, new_converging_state
 from ._lbfgs import ScaledProblem, run_lbfgs
 from ._limits import check_validation_split
 from ._linesearch import BarzilaiBorwein
 from ._network import predict_scores
 from ._solvers import make_update_rule
-from ._step_size import auto_learning_rate, lbfgs_scaling
+from ._step_size import Standardised, auto_learning_rate, lbfgs_scaling
 from ._training import MiniBatches, run_epochs
 
 
@@ -112,11 +112,14 @@ def solve_epochs(estimator, objective, theta, data, rng, record, incremental, on
         if hasattr(value, "__array_namespace__"):
             setattr(state, name, objective.engine.from_host(to_host(value)))
     # 'auto' (a constant schedule) runs the driver on standardised coordinates
-    converging = (
-        Converging(state, objective, theta, X.shape[0])
-        if Converging.applies(state)
-        else None
-    )
+    converging = None
+    if Converging.applies(state):
+        local = None
+        if LocalCurvature.applies(
+            estimator, objective.output, X.shape[0], batch_size, incremental
+        ):
+            local = _local_curvature(estimator, state, objective, X, sample_weight)
+        converging = Converging(state, objective, theta, X.shape[0], local)
     inner_objective = objective if converging is None else converging.objective
     if isinstance(state, BarzilaiBorwein):
         driver = state.bind(inner_objective, X, T, sample_weight)
@@ -163,17 +166,7 @@ def _new_state(estimator, theta, X, sample_weight, batch_size, objective):
     auto = learning_rate_init == "auto"
     dtype = objective.engine.host_dtype(theta.dtype)  # the state is made on the host
     if auto:
-        # statistics of the data, on the host
-        X, sample_weight = (
-            objective.engine.to_host(X),
-            objective.engine.to_host(sample_weight),
-        )
-        n = X.shape[0]
-        w = (
-            np.full(n, 1.0 / n, dtype=X.dtype)
-            if sample_weight is None
-            else sample_weight / sample_weight.sum()
-        )
+        X, w = _host_data(objective.engine, X, sample_weight)
     if auto and estimator.learning_rate == "constant":
         return new_converging_state(
             estimator,
@@ -194,6 +187,29 @@ def _new_state(estimator, theta, X, sample_weight, batch_size, objective):
             batch_size,
         )
     return _rule(estimator, theta, dtype, learning_rate_init, searched=False)
+
+
+def _host_data(engine, X, sample_weight):
+    """``X`` on the host and the sample weights normalised to sum to one
+    (the statistics of the data behind the 'auto' steps)."""
+    X, sample_weight = engine.to_host(X), engine.to_host(sample_weight)
+    n = X.shape[0]
+    if sample_weight is None:
+        return X, np.full(n, 1.0 / n, dtype=X.dtype)
+    return X, sample_weight / sample_weight.sum()
+
+
+def _local_curvature(estimator, state, objective, X, sample_weight):
+    """The single-batch ``'sgd'`` step's helper for this fit, its floor the
+    fresh state's global step."""
+    e = objective.engine
+    X, w = _host_data(e, X, sample_weight)
+    standardised = Standardised(
+        objective.layout, e.to_host(state.auto_mean), e.to_host(state.auto_scale)
+    )
+    return LocalCurvature(
+        X, w, standardised, objective.output, estimator.alpha, state.learning_rate
+    )
 
 
 def _rule(estimator, theta, dtype, learning_rate_init, searched):

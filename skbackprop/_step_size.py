@@ -317,15 +317,30 @@ def _standardised_top_eigenvalue(X, w, standardised, n_iter=30):
     """Largest eigenvalue of ``Z^T diag(w) Z`` with ``Z = [(X - m) diag(d), 1]``
     (the column of ones with an intercept), by power iteration from a fixed
     start (not the caller's generator); ``Z`` is never formed."""
+    # a fixed Gaussian start: centred columns make a uniform start orthogonal
+    # to the top eigenvector as often as not (two columns of opposite
+    # correlation); a Gaussian is not, almost surely
+    size = X.shape[1] + standardised.layout.fit_intercept
+    start = np.random.default_rng(0).standard_normal(size)
+    return standardised_power_iteration(X, w, standardised, start, n_iter)[0]
+
+
+def standardised_power_iteration(X, w, standardised, v, n_iter):
+    """``n_iter`` steps of power iteration on ``Z^T diag(w) Z`` (see
+    :func:`_standardised_top_eigenvalue`) from ``v``.
+
+    Returns
+    -------
+    eigenvalue : float
+        The last estimate (0 when the product vanishes).
+    vector : ndarray
+        The last unit vector, a start for the next call.
+    """
     m = standardised.mean.astype(np.float64)
     d = standardised.scale.astype(np.float64)
     intercept = standardised.layout.fit_intercept
     n_features = X.shape[1]
-    # a fixed Gaussian start: centred columns make a uniform start orthogonal
-    # to the top eigenvector as often as not (two columns of opposite
-    # correlation); a Gaussian is not, almost surely
-    v = np.random.default_rng(0).standard_normal(n_features + intercept)
-    v /= np.linalg.norm(v)
+    v = v / np.linalg.norm(v)
     eigenvalue = 0.0
     for _ in range(n_iter):
         dv = d * v[:n_features]
@@ -341,10 +356,10 @@ def _standardised_top_eigenvalue(X, w, standardised, n_iter=30):
             u[n_features] = r.sum()
         norm = float(np.linalg.norm(u))
         if not norm > 0:
-            return 0.0
+            return 0.0, v
         eigenvalue = norm
         v = u / norm
-    return eigenvalue
+    return eigenvalue, v
 
 
 def _largest_standardised_row_norm2(X, w, standardised):

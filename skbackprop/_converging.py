@@ -33,10 +33,10 @@ of the last epoch, mapped back, for the stochastic solvers. After each epoch
   SGD's step is not grown: it starts at the largest stable step
   (:func:`~skbackprop._step_size.standardised_step`), and past it the
   iterates diverge;
-* **with a single batch an epoch** (``fit``, fewer samples than
-  ``batch_size``), ``'sgd'``'s step follows the curvature at the model
-  (:class:`LocalCurvature`): the gradient is exact, so no noise carries the
-  iterate away from where the curvature was measured;
+* **with a few batches an epoch** (``fit``, at most :data:`FEW_BATCHES`),
+  ``'sgd'``'s step follows the curvature at the model
+  (:class:`LocalCurvature`): nothing passes for noise there, and the iterate
+  stays near where the curvature was measured;
 * **stalled** (``n_iter_no_change`` epochs without an improvement of
   ``tol``): stop, as scikit-learn does, when the epoch is noise. Otherwise
   the loss still falls, if by less than ``tol`` an epoch (a flat valley,
@@ -51,6 +51,7 @@ from sklearn.utils._array_api import get_namespace
 
 from ._step_size import (
     Standardised,
+    largest_standardised_row_norm2,
     standardised_power_iteration,
     standardised_step,
 )
@@ -59,6 +60,9 @@ from ._step_size import (
 SHRINK = 5.0
 #: training stops once the step has been divided by this much in all
 SMALLEST_STEP = 1e-4
+#: with at most this many batches an epoch nothing passes for noise (the
+#: variance's lower confidence bound is 0): the epoch is treated as exact
+FEW_BATCHES = 9
 #: successive epochs' mean gradients more aligned than this: still drifting
 DRIFT_COSINE = 0.95
 #: Adam's step is multiplied by this after a falling, drifting epoch
@@ -207,33 +211,39 @@ class EpochStatistics:
 
 
 class LocalCurvature:
-    r"""The step of single-batch ``'sgd'`` from the curvature at the model.
+    r"""The step of ``'sgd'`` on a few batches an epoch, from the curvature
+    at the model.
 
     :func:`~skbackprop._step_size.standardised_step` bounds the curvature of
     the loss in the scores by its worst case (1/2 for the softmax, 1/4 for a
     sigmoid unit) at every sample. Near the optimum of a problem whose classes
     are mostly told apart, most samples are classified with confidence and
-    their curvature :math:`c_i` is near 0: the Lipschitz constant *there*,
+    their curvature :math:`c_i` (the output's ``sample_curvature``) is near 0:
+    the Lipschitz constant *there*,
 
     .. math::
 
         L(\theta) = \lambda_{\max}(Z^\top \mathrm{diag}(w \odot c(\theta))\, Z)
                    + \alpha \max_j d_j^2,
 
-    can be far smaller, and the flat directions, crossed at a
-    rate proportional to the step, that much faster. With one batch an epoch
-    the gradient and the loss are exact, so the step can follow
-    :math:`1/L(\theta)` of the model after each epoch:
+    can be far smaller, and the flat directions, crossed at a rate
+    proportional to the step, that much faster. With :math:`b < n` the step
+    is :math:`1/L_b(\theta)`, the expected smoothness of a batch with
+    :math:`L_{\max}(\theta) = \max_i c_i \lVert z_i\rVert^2 + \max_i c_i +
+    \alpha\max_j d_j^2`. With at most :data:`FEW_BATCHES` batches an epoch
+    nothing passes for noise: the iterate stays near where the curvature was
+    measured, and the step follows :math:`1/L_b(\theta)` of the model after
+    each epoch:
 
     * never below the global step ``floor`` (stable everywhere);
     * at most twice the last step (no jump past what was measured);
-    * halved for good when the (exact) loss exceeds all of the last
-      :attr:`MEMORY`: momentum makes the loss ripple, a rise above all of
-      them means the steps went too far.
+    * halved for good when the epoch loss exceeds all of the last
+      :attr:`MEMORY`: momentum and the batches make it ripple, a rise above
+      all of them means the steps went too far.
 
     The power iteration starts from the last top eigenvector, so after the
     first estimate a few products suffice. Everything here is on the host:
-    with one batch an epoch ``X`` has at most ``batch_size`` rows.
+    ``X`` has at most ``FEW_BATCHES * batch_size`` rows.
 
     Parameters
     ----------
@@ -246,6 +256,7 @@ class LocalCurvature:
     output : output unit
         Has ``sample_curvature(S)``.
     alpha : float
+    batch_size : int
     floor : float
         The global ``'auto'`` step.
     """
@@ -255,8 +266,9 @@ class LocalCurvature:
     #: a loss above all of the last this many: the step is too long
     MEMORY = 10
 
-    def __init__(self, X, w, standardised, output, alpha, floor):
+    def __init__(self, X, w, standardised, output, alpha, batch_size, floor):
         self.X, self.w, self.standardised, self.output = X, w, standardised, output
+        self.batch_size = min(batch_size, X.shape[0])
         d = standardised.scale.astype(np.float64)
         self.penalty = alpha * float(np.max(d * d, initial=0.0))
         self.floor = self.step = floor
@@ -266,17 +278,18 @@ class LocalCurvature:
 
     @staticmethod
     def applies(estimator, output, n_samples, batch_size, incremental):
-        """Whether ``fit`` of single-batch ``'sgd'`` on a classifier."""
+        """Whether ``fit`` of ``'sgd'`` on a classifier with at most
+        :data:`FEW_BATCHES` batches an epoch."""
         return (
             estimator.solver == "sgd"
             and not incremental
-            and batch_size >= n_samples
+            and -(-n_samples // batch_size) <= FEW_BATCHES
             and hasattr(output, "sample_curvature")
         )
 
     def next_step(self, theta, loss):
         """The step for the next epoch; ``theta`` (host) is the model, ``loss``
-        the exact loss of the epoch that led to it."""
+        the epoch's loss."""
         if loss > max(self.recent_losses, default=math.inf):
             self.factor /= 2.0
         self.recent_losses = [*self.recent_losses[1 - self.MEMORY :], loss]
@@ -286,7 +299,7 @@ class LocalCurvature:
         return self.step
 
     def lipschitz(self, theta):
-        """:math:`L(\\theta)` of the model ``theta`` (host), the power
+        """:math:`L_b(\theta)` of the model ``theta`` (host), the power
         iteration going on from the last call's vector."""
         ((W, b),) = self.standardised.layout.views(theta)
         S = np.asarray(self.X @ W)
@@ -301,7 +314,15 @@ class LocalCurvature:
         top, self.vector = standardised_power_iteration(
             self.X, self.w * c, self.standardised, start, n_iter
         )
-        return top + self.penalty
+        L = top + self.penalty
+        n, size = self.X.shape[0], self.batch_size
+        if size == n:
+            return L
+        largest = largest_standardised_row_norm2(self.X, self.w, self.standardised, c)
+        if b is not None:
+            largest += float(c[self.w > 0].max(initial=0.0))
+        L_max = largest + self.penalty
+        return (n * (size - 1) * L + (n - size) * L_max) / (size * (n - 1))
 
 
 class Converging:
@@ -317,7 +338,7 @@ class Converging:
         The parameters the run starts from; the array is kept as the model.
     n_samples : int
     local : LocalCurvature or None
-        Sets ``'sgd'``'s step after each epoch (a single batch an epoch).
+        Sets ``'sgd'``'s step after each epoch (a few batches an epoch).
 
     Attributes
     ----------

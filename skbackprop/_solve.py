@@ -200,7 +200,7 @@ def _host_data(engine, X, sample_weight):
 
 
 def _local_curvature(estimator, state, objective, X, sample_weight):
-    """The single-batch ``'sgd'`` step's helper for this fit, its floor the
+    """The few-batch ``'sgd'`` step's helper for this fit, its floor the
     fresh state's global step."""
     e = objective.engine
     X, w = _host_data(e, X, sample_weight)
@@ -208,7 +208,13 @@ def _local_curvature(estimator, state, objective, X, sample_weight):
         objective.layout, e.to_host(state.auto_mean), e.to_host(state.auto_scale)
     )
     return LocalCurvature(
-        X, w, standardised, objective.output, estimator.alpha, state.learning_rate
+        X,
+        w,
+        standardised,
+        objective.output,
+        estimator.alpha,
+        estimator._batch_size(X.shape[0]),
+        state.learning_rate,
     )
 
 

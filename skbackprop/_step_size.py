@@ -362,9 +362,9 @@ def standardised_power_iteration(X, w, standardised, v, n_iter):
     return eigenvalue, v
 
 
-def _largest_standardised_row_norm2(X, w, standardised):
-    """``max_i ||(x_i - m) * d||^2`` over the samples of positive weight,
-    a block of rows at a time."""
+def largest_standardised_row_norm2(X, w, standardised, factor=None):
+    """``max_i ||(x_i - m) * d||^2`` over the samples of positive weight
+    (each norm times ``factor[i]`` if given), a block of rows at a time."""
     m = standardised.mean.astype(np.float64)
     d = standardised.scale.astype(np.float64)
     largest = 0.0
@@ -381,6 +381,8 @@ def _largest_standardised_row_norm2(X, w, standardised):
             block -= m
             block *= d
             norms = np.einsum("ij,ij->i", block, block)
+        if factor is not None:
+            norms *= factor[rows]
         norms = norms[w[rows] > 0]
         if norms.size:
             largest = max(largest, float(norms.max()))
@@ -415,7 +417,7 @@ def standardised_step(
     L += penalty
     n, b = X.shape[0], batch_size
     if solver == "sgd" and b < n:
-        largest = _largest_standardised_row_norm2(X, sample_weight, standardised)
+        largest = largest_standardised_row_norm2(X, sample_weight, standardised)
         L_max = curvature * (largest + standardised.layout.fit_intercept) + penalty
         L = (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
     return 1.0 / L if L > 0 else 1.0

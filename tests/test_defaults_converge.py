@@ -94,6 +94,7 @@ def test_sgd_default_reaches_the_optimum_on_small_data(cls, name, scaled):
     [
         (SoftmaxClassifier, "digits"),
         (LogisticRegressionGD, "digits"),
+        (SoftmaxClassifier, "cancer"),
         (LogisticRegressionGD, "cancer"),
     ],
 )
@@ -101,7 +102,9 @@ def test_sgd_default_crosses_a_flat_valley_on_few_batches(cls, name):
     # 3 (breast_cancer) or 9 (digits) batches an epoch, standardised: the
     # loss falls by less than tol an epoch for hundreds of epochs; with so few
     # batches nothing passes for noise, and the fit goes on instead of stopping
-    # at the stall (it stopped 7e-3 to 5e-2 above the optimum)
+    # at the stall (it stopped 7e-3 to 5e-2 above the optimum), at a step
+    # that follows the curvature at the model (SoftmaxClassifier on
+    # breast_cancer ended 1.2e-3 away at the global step)
     X, y = _data(name, scaled=True)
     assert _gap(cls, "sgd", X, y, stops=False) <= TARGET
 
@@ -352,14 +355,22 @@ def test_logistic_sample_curvature_is_the_largest_unit_curvature():
     assert Logistic(3).sample_curvature(S)[0] == 0.25
 
 
-def _local(X, y, n_classes, alpha=ALPHA, floor=1e-3):
+def _local(X, y, n_classes, alpha=ALPHA, floor=1e-3, batch_size=None):
     from skbackprop._converging import LocalCurvature
     from skbackprop._outputs import Softmax
 
     w = np.full(X.shape[0], 1 / X.shape[0])
     layout = Layout([X.shape[1], n_classes], True)
     standardised = Standardised.from_data(layout, X, w, np.float64, alpha)
-    local = LocalCurvature(X, w, standardised, Softmax(n_classes), alpha, floor)
+    local = LocalCurvature(
+        X,
+        w,
+        standardised,
+        Softmax(n_classes),
+        alpha,
+        batch_size or X.shape[0],
+        floor,
+    )
     return local, layout, standardised, w
 
 
@@ -411,3 +422,42 @@ def test_local_step_grows_by_at_most_two_and_halves_after_a_rise():
     for rise in range(40):
         local.next_step(theta, 3.0 + rise)
     assert local.next_step(theta, 0.5) == local.floor
+
+
+def test_local_lipschitz_of_a_batch_runs_from_the_full_to_the_largest_sample():
+    # L_b interpolates between L (b = n) and the largest sample's own
+    # curvature c_i |z_i|^2 (b = 1), each at the model's probabilities
+    X, y = load_iris(return_X_y=True)
+    theta = np.random.default_rng(0).standard_normal(Layout([4, 3]).size)
+    values = {}
+    for b in (150, 50, 1):
+        local, _, standardised, _ = _local(X, y, 3, batch_size=b)
+        values[b] = local.lipschitz(theta)
+    from skbackprop._outputs import Softmax
+
+    d, m = standardised.scale, standardised.mean
+    c = Softmax(3).sample_curvature(X @ theta[:12].reshape(4, 3) + theta[12:])
+    Z2 = np.sum(((X - m) * d) ** 2, axis=1)
+    penalty = ALPHA * np.max(d**2)
+    assert values[1] == pytest.approx(np.max(c * Z2) + np.max(c) + penalty)
+    assert values[150] < values[50] < values[1]
+
+
+@pytest.mark.parametrize(
+    "n_samples, batch_size, applies",
+    [(150, 200, True), (1797, 200, True), (1801, 200, False)],
+)
+def test_local_step_applies_to_fit_with_at_most_nine_batches(
+    n_samples, batch_size, applies
+):
+    from skbackprop._converging import FEW_BATCHES, LocalCurvature
+    from skbackprop._outputs import Identity, Softmax
+
+    assert FEW_BATCHES == 9  # 1797 rows in batches of 200: 9 batches
+    sgd, adam = SoftmaxClassifier(solver="sgd"), SoftmaxClassifier(solver="adam")
+    assert (
+        LocalCurvature.applies(sgd, Softmax(3), n_samples, batch_size, False) is applies
+    )
+    assert not LocalCurvature.applies(sgd, Softmax(3), n_samples, batch_size, True)
+    assert not LocalCurvature.applies(adam, Softmax(3), n_samples, batch_size, False)
+    assert not LocalCurvature.applies(sgd, Identity(1), n_samples, batch_size, False)

@@ -31,10 +31,13 @@ _SHARED_PARAMETERS = """
         features (``X`` itself is not changed) with a step from the
         smoothness of the problem there: ``'gd'`` searches a
         Barzilai-Borwein step from ``1 / L``, ``'sgd'`` takes ``1 / L`` of a
-        mini-batch, ``'adam'`` 0.1; the stochastic solvers end at the mean
-        iterate of their last epoch, stop when the largest entry of the
-        epoch's mean gradient is at most ``tol`` and divide the step by 5
-        where only noise is left (see :ref:`auto-step`). With
+        mini-batch (in a ``fit`` of at most nine batches an epoch, of a
+        classifier, ``L`` at the model after each epoch), ``'adam'`` 0.1,
+        grown while the loss falls along one direction; the stochastic
+        solvers end at the mean iterate of their last epoch, stop when the
+        largest entry of the epoch's mean gradient is at most ``tol`` and
+        divide the step by 5 where only noise is left (see
+        :ref:`auto-step`). With
         ``'invscaling'`` or ``'adaptive'``, ``'auto'`` is the fixed ``1 / L``
         of the raw features (``'adam'``: 0.01). A float is a fixed step.
     power_t : float, default=0.5

@@ -402,6 +402,10 @@ class Converging:
 
     def finish(self):
         self.inner.finish()
+        if self.local is not None:
+            # the step measured on this fit's data is not kept for partial_fit,
+            # which may see other data: it goes on from the global step
+            self.state.learning_rate = self.local.floor * self.state.auto_shrunk
 
     def end_epoch(self, samples_seen):
         self.inner.end_epoch(samples_seen)

@@ -461,3 +461,25 @@ def test_local_step_applies_to_fit_with_at_most_nine_batches(
     assert not LocalCurvature.applies(sgd, Softmax(3), n_samples, batch_size, True)
     assert not LocalCurvature.applies(adam, Softmax(3), n_samples, batch_size, False)
     assert not LocalCurvature.applies(sgd, Identity(1), n_samples, batch_size, False)
+
+
+def test_partial_fit_after_fit_goes_on_from_the_global_step(monkeypatch):
+    # the few-batch step grows with the curvature at the model of fit's data;
+    # partial_fit may see other data, so fit leaves the global step behind
+    from skbackprop._converging import LocalCurvature
+
+    X, y = load_iris(return_X_y=True)
+    seen = []
+    original = LocalCurvature.next_step
+
+    def next_step(self, theta, loss):
+        seen.append((original(self, theta, loss), self.floor))
+        return seen[-1][0]
+
+    monkeypatch.setattr(LocalCurvature, "next_step", next_step)
+    est = SoftmaxClassifier(solver="sgd", random_state=0).fit(X, y)
+    last_step, floor = seen[-1]
+    assert last_step > 10 * floor
+    assert est._optimizer.learning_rate == floor
+    est.partial_fit(X * 3.0 + 1.0, y)
+    assert np.all(np.isfinite(est.coef_))

@@ -112,14 +112,9 @@ def solve_epochs(estimator, objective, theta, data, rng, record, incremental, on
         if hasattr(value, "__array_namespace__"):
             setattr(state, name, objective.engine.from_host(to_host(value)))
     # 'auto' (a constant schedule) runs the driver on standardised coordinates
-    converging = None
-    if Converging.applies(state):
-        local = None
-        if LocalCurvature.applies(
-            estimator, objective.output, X.shape[0], batch_size, incremental
-        ):
-            local = _local_curvature(estimator, state, objective, X, sample_weight)
-        converging = Converging(state, objective, theta, X.shape[0], local)
+    converging = _converging(
+        estimator, state, objective, theta, X, sample_weight, batch_size, incremental
+    )
     inner_objective = objective if converging is None else converging.objective
     if isinstance(state, BarzilaiBorwein):
         driver = state.bind(inner_objective, X, T, sample_weight)
@@ -197,6 +192,21 @@ def _host_data(engine, X, sample_weight):
     if sample_weight is None:
         return X, np.full(n, 1.0 / n, dtype=X.dtype)
     return X, sample_weight / sample_weight.sum()
+
+
+def _converging(
+    estimator, state, objective, theta, X, sample_weight, batch_size, incremental
+):
+    """The driver of 'auto' (None for another step), with the few-batch
+    'sgd' step where it applies."""
+    if not Converging.applies(state):
+        return None
+    local = None
+    if LocalCurvature.applies(
+        estimator, objective.output, X.shape[0], batch_size, incremental
+    ):
+        local = _local_curvature(estimator, state, objective, X, sample_weight)
+    return Converging(state, objective, theta, X.shape[0], local)
 
 
 def _local_curvature(estimator, state, objective, X, sample_weight):

@@ -10,9 +10,14 @@ checkpoints see, is the model so far: ``A u`` for ``'gd'``, the mean iterate
 of the last epoch, mapped back, for the stochastic solvers. After each epoch
 (:meth:`Converging.stopping_rule`):
 
-* **converged** when :math:`\max_j |\bar g_j| \le` ``tol``, with
-  :math:`\bar g` the epoch's mean batch gradient (for ``'gd'`` the last
-  gradient evaluated), in ``u``: the test ``'lbfgs'`` uses;
+* **converged** when half the Newton decrement of the model,
+  :math:`g^\top H^{-1} g / 2`, the gap to the optimum of its quadratic model,
+  is at most ``tol`` (:class:`~skbackprop._decrement.NewtonDecrement`), tested
+  after an epoch that did not improve the loss by ``tol`` (near the optimum,
+  or in a flat valley), the tests spaced so that their cost stays small. In
+  ``partial_fit`` (whose call sees a chunk of the data) the test is the
+  gradient's, :math:`\max_j |\bar g_j| \le` ``tol``, :math:`\bar g` the
+  epoch's mean batch gradient in ``u``;
 * **the step is divided by** :data:`SHRINK` at a plateau (the epoch loss no
   lower than the last one's) where the mean gradient is noise and
   successive mean gradients do not point the same way (cosine at most
@@ -41,7 +46,7 @@ of the last epoch, mapped back, for the stochastic solvers. After each epoch
   ``tol``): stop, as scikit-learn does, when the epoch is noise. Otherwise
   the loss still falls, if by less than ``tol`` an epoch (a flat valley,
   which small problems have at a small ``alpha``): training goes on, to the
-  gradient test or ``max_iter``.
+  decrement test or ``max_iter``.
 """
 
 import math
@@ -112,16 +117,19 @@ class ObjectiveOfU:
     def __init__(self, objective, standardised, theta, statistics):
         self._objective, self._standardised = objective, standardised
         self._theta, self._statistics = theta, statistics
-        self._n_samples = None
+        # called at every batch: bound once
+        self._to_theta, self._to_u = standardised.to_theta, standardised.gradient_to_u
+        self._add, self._engine = statistics.add, objective.engine
 
     def __getattr__(self, name):
         return getattr(self._objective, name)
 
     def __call__(self, u, X, T, sample_weight, grad):
-        self._standardised.to_theta(u, self._theta)
-        loss = self._objective(self._theta, X, T, sample_weight, grad)
-        self._standardised.gradient_to_u(grad)
-        self._statistics.add(u, grad, X.shape[0], self._objective.engine)
+        theta = self._theta
+        self._to_theta(u, theta)
+        loss = self._objective(theta, X, T, sample_weight, grad)
+        self._to_u(grad)
+        self._add(u, grad, X.shape[0], self._engine)
         return loss
 
 
@@ -339,6 +347,9 @@ class Converging:
     n_samples : int
     local : LocalCurvature or None
         Sets ``'sgd'``'s step after each epoch (a few batches an epoch).
+    decrement : NewtonDecrement or None
+        The convergence test of ``fit`` (see the module docstring); None: the
+        gradient test.
 
     Attributes
     ----------
@@ -346,9 +357,10 @@ class Converging:
         The objective the inner driver is bound to (:meth:`drive`).
     """
 
-    def __init__(self, state, objective, theta, n_samples, local=None):
+    def __init__(self, state, objective, theta, n_samples, local=None, decrement=None):
         self.state = state
-        self.local = local
+        self.local, self.decrement = local, decrement
+        self.model = theta
         self.standardised = Standardised(
             objective.layout, state.auto_mean, state.auto_scale
         )
@@ -426,13 +438,31 @@ class Converging:
 
     def _decide(self, record, n_iter_no_change):
         statistics, tol = self.statistics, record.tol
+        # an epoch that did not improve the loss by tol: near the optimum, or
+        # in a flat valley; the decrement tells which
+        slowed = record.no_improvement_count > 0
         stalled = record.no_improvement_count > n_iter_no_change
         if stalled and record.early_stopping:
             return True, "Validation score did not improve. Stopping."
         if stalled:
             record.no_improvement_count = 0
-        if statistics.gradient_max <= tol:
-            return True, f"The gradient is at most tol={tol:g}. Stopping."
+        decrement = self.decrement
+        gradient_small = statistics.gradient_max <= tol
+        if decrement is None:
+            if gradient_small:
+                return True, f"The gradient is at most tol={tol:g}. Stopping."
+        # 'gd''s gradient is exact: its test must pass too; the stochastic
+        # solvers' is an estimate, and an epoch that did not improve by tol
+        # is where their optimum may be near
+        elif (
+            decrement.due()
+            and (gradient_small if not statistics.average else slowed)
+            and decrement.within(self.model, tol)
+        ):
+            return True, (
+                f"Half the Newton decrement is at most tol={tol:g}: the "
+                "objective is within about tol of its optimum. Stopping."
+            )
         if not statistics.average:
             return False, None
         losses = record.loss_curve

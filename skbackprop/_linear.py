@@ -34,10 +34,10 @@ _SHARED_PARAMETERS = """
         mini-batch (in a ``fit`` of at most nine batches an epoch, of a
         classifier, ``L`` at the model after each epoch), ``'adam'`` 0.1,
         grown while the loss falls along one direction; the stochastic
-        solvers end at the mean iterate of their last epoch, stop when the
-        largest entry of the epoch's mean gradient is at most ``tol`` and
-        divide the step by 5 where only noise is left (see
-        :ref:`auto-step`). With
+        solvers end at the mean iterate of their last epoch and divide the
+        step by 5 where only noise is left; all three stop once half the
+        Newton decrement of the model (its gap to the optimum, estimated) is
+        at most ``tol`` (see :ref:`auto-step`). With
         ``'invscaling'`` or ``'adaptive'``, ``'auto'`` is the fixed ``1 / L``
         of the raw features (``'adam'``: 0.01). A float is a fixed step.
     power_t : float, default=0.5
@@ -49,7 +49,10 @@ _SHARED_PARAMETERS = """
         Epochs (stochastic solvers) or iterations (``'lbfgs'``) at most.
     tol : float, default=1e-4
         Improvement of the loss (or validation score) below which an epoch
-        counts as no improvement; gradient tolerance for ``'lbfgs'``.
+        counts as no improvement; gradient tolerance for ``'lbfgs'``. With
+        ``learning_rate_init='auto'``, ``fit`` of ``'gd'``, ``'sgd'`` and
+        ``'adam'`` also stops once the objective is estimated to be within
+        ``tol`` of its optimum.
     n_iter_no_change : int, default=10
         Epochs without improvement after which training stops.
     early_stopping : bool, default=False

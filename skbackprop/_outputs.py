@@ -12,6 +12,7 @@ how scores become probabilities, labels or predictions.
 
 import numpy as np
 from scipy.special import expit
+from sklearn.utils._array_api import get_namespace
 
 from .gradients import logistic_loss, poisson_loss, softmax, softmax_loss, squared_loss
 
@@ -51,6 +52,23 @@ class Softmax:
         P = softmax(S)
         P *= 1.0 - P
         return np.minimum(2.0 * P.max(axis=1), self.curvature)
+
+    def curvature_weights(self, S):
+        """:math:`P = \\mathrm{softmax}(S)`, what :meth:`curvature_product`
+        needs of the scores (any namespace)."""
+        xp, _ = get_namespace(S)
+        P = xp.exp(S - xp.max(S, axis=1, keepdims=True))
+        return P / (P @ xp.ones_like(P[:1, :]).T)
+
+    def curvature_product(self, P, dS):
+        """The Hessian of the loss in a sample's scores, :math:`\\mathrm{diag}(p)
+        - pp^\\top`, applied to each row of ``dS``: :math:`p \\odot (ds -
+        p^\\top ds)`, the change of :math:`P - Y` along ``dS``; ``P`` from
+        :meth:`curvature_weights`."""
+        xp, _ = get_namespace(P, dS)
+        R = P * dS
+        # the row sums as a product: faster than a reduction over few columns
+        return R - P * (R @ xp.ones_like(R[:1, :]).T)
 
     def labels(self, S):
         return S.argmax(axis=1)
@@ -97,6 +115,18 @@ class Logistic:
         P = expit(S)
         P *= 1.0 - P
         return P.max(axis=1)
+
+    def curvature_weights(self, S):
+        """:math:`\\sigma(s)(1 - \\sigma(s))` of each unit, written with
+        :math:`e^{-|s|}`, which never overflows (any namespace)."""
+        xp, _ = get_namespace(S)
+        E = xp.exp(-xp.abs(S))
+        return E / ((1.0 + E) * (1.0 + E))
+
+    def curvature_product(self, C, dS):
+        """:math:`\\sigma'(s)\\, ds`, each unit on its own: the change of
+        :math:`\\sigma(S) - Y` along ``dS``; ``C`` from :meth:`curvature_weights`."""
+        return C * dS
 
     def probabilities(self, S):
         if S.shape[1] == 1:
@@ -164,6 +194,14 @@ class Identity:
     def loss(self, S, T, sample_weight, engine, out=None):
         return squared_loss(S, T, sample_weight, engine, out)
 
+    def curvature_weights(self, S):
+        """Nothing: the loss's second derivative in the score is 1."""
+        return None
+
+    def curvature_product(self, C, dS):
+        """``dS`` itself (the second derivative is 1)."""
+        return dS
+
     def predict(self, S):
         return S
 
@@ -187,6 +225,16 @@ class Exp(Identity):
 
     def loss(self, S, T, sample_weight, engine, out=None):
         return poisson_loss(S, T, sample_weight, engine, out)
+
+    def curvature_weights(self, S):
+        """The prediction :math:`e^{s}`, the loss's second derivative."""
+        xp, _ = get_namespace(S)
+        return xp.exp(S)
+
+    def curvature_product(self, C, dS):
+        """:math:`e^{s}\\, ds`, the change of :math:`e^{S} - Y` along ``dS``;
+        ``C`` from :meth:`curvature_weights`."""
+        return C * dS
 
     def predict(self, S):
         with np.errstate(over="ignore"):  # beyond the float range: inf

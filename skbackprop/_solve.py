@@ -13,6 +13,7 @@ from scipy import sparse
 
 from ._array_api import to_host
 from ._converging import Converging, LocalCurvature, new_converging_state
+from ._decrement import NewtonDecrement
 from ._lbfgs import ScaledProblem, run_lbfgs
 from ._limits import check_validation_split
 from ._linesearch import BarzilaiBorwein
@@ -113,7 +114,7 @@ def solve_epochs(estimator, objective, theta, data, rng, record, incremental, on
             setattr(state, name, objective.engine.from_host(to_host(value)))
     # 'auto' (a constant schedule) runs the driver on standardised coordinates
     converging = _converging(
-        estimator, state, objective, theta, X, sample_weight, batch_size, incremental
+        estimator, state, objective, theta, X, T, sample_weight, batch_size, incremental
     )
     inner_objective = objective if converging is None else converging.objective
     if isinstance(state, BarzilaiBorwein):
@@ -195,7 +196,7 @@ def _host_data(engine, X, sample_weight):
 
 
 def _converging(
-    estimator, state, objective, theta, X, sample_weight, batch_size, incremental
+    estimator, state, objective, theta, X, T, sample_weight, batch_size, incremental
 ):
     """The driver of 'auto' (None for another step), with the few-batch
     'sgd' step where it applies."""
@@ -206,7 +207,16 @@ def _converging(
         estimator, objective.output, X.shape[0], batch_size, incremental
     ):
         local = _local_curvature(estimator, state, objective, X, sample_weight)
-    return Converging(state, objective, theta, X.shape[0], local)
+    decrement = None
+    if NewtonDecrement.applies(objective, incremental):
+        decrement = NewtonDecrement(
+            objective,
+            Standardised(objective.layout, state.auto_mean, state.auto_scale),
+            X,
+            T,
+            sample_weight,
+        )
+    return Converging(state, objective, theta, X.shape[0], local, decrement)
 
 
 def _local_curvature(estimator, state, objective, X, sample_weight):

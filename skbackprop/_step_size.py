@@ -258,10 +258,13 @@ class Standardised:
         """``theta := A u`` (``theta`` may be ``u``)."""
         U, c = self._views(u)
         W, b = self._views(theta)
-        if isinstance(W, np.ndarray):
+        if isinstance(W, np.ndarray) and u is not theta:
             np.multiply(U, self._column, out=W)
-        else:
-            W[...] = U * self._column
+            if b is not None:  # in place, through b (c is another array)
+                np.dot(self.mean, W, out=b)
+                np.subtract(c, b, out=b)
+            return
+        W[...] = U * self._column
         if b is not None:
             b[...] = c - self.mean @ W
 
@@ -336,6 +339,45 @@ def standardised_power_iteration(X, w, standardised, v, n_iter):
     vector : ndarray
         The last unit vector, a start for the next call.
     """
+    # the products in X's dtype: a float64 vector would upcast (copy) X
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = _power_iteration(X, w, standardised, v, n_iter, _in_dtype(X))
+    if np.isfinite(result[0]) and np.isfinite(result[1]).all():
+        return result
+    # huge entries overflowed X's dtype: again in float64, a block at a time
+    return _power_iteration(X, w, standardised, v, n_iter, _in_float64(X))
+
+
+def _in_dtype(X):
+    """``X @ a`` and ``X^T @ b`` in ``X``'s dtype."""
+
+    def product(a, transpose=False):
+        A = X.T if transpose else X
+        return _as_vector(A @ a.astype(X.dtype, copy=False))
+
+    return product
+
+
+def _in_float64(X):
+    """``X @ a`` and ``X^T @ b`` in float64, a block of rows of ``X / top``
+    at a time (``top`` its largest entry: no overflow)."""
+    top = max(largest_abs(X), 1.0)
+
+    def product(a, transpose=False):
+        if transpose:
+            out = np.zeros(X.shape[1])
+            for rows, block in _blocks(X, top):
+                out += _as_vector(block.T @ a[rows])
+        else:
+            out = np.empty(X.shape[0])
+            for rows, block in _blocks(X, top):
+                out[rows] = _as_vector(block @ a)
+        return out * top
+
+    return product
+
+
+def _power_iteration(X, w, standardised, v, n_iter, product):
     m = standardised.mean.astype(np.float64)
     d = standardised.scale.astype(np.float64)
     intercept = standardised.layout.fit_intercept
@@ -344,14 +386,12 @@ def standardised_power_iteration(X, w, standardised, v, n_iter):
     eigenvalue = 0.0
     for _ in range(n_iter):
         dv = d * v[:n_features]
-        # the products in X's dtype: a float64 vector would upcast (copy) X
-        r = _as_vector(X @ dv.astype(X.dtype, copy=False)) - m @ dv
+        r = product(dv) - m @ dv
         if intercept:
             r += v[n_features]
         r *= w
         u = np.empty_like(v)
-        product = _as_vector(X.T @ r.astype(X.dtype, copy=False))
-        u[:n_features] = d * (product - m * r.sum())
+        u[:n_features] = d * (product(r, transpose=True) - m * r.sum())
         if intercept:
             u[n_features] = r.sum()
         norm = float(np.linalg.norm(u))

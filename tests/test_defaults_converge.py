@@ -130,7 +130,7 @@ def _decide(state, losses, drifting, noise_dominated=False):
     from skbackprop._training import Record
 
     driver = Converging.__new__(Converging)
-    driver.state = state
+    driver.state, driver.decrement = state, None
     driver.statistics = SimpleNamespace(
         gradient_max=1.0,
         average=True,
@@ -483,3 +483,16 @@ def test_partial_fit_after_fit_goes_on_from_the_global_step(monkeypatch):
     assert est._optimizer.learning_rate == floor
     est.partial_fit(X * 3.0 + 1.0, y)
     assert np.all(np.isfinite(est.coef_))
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
+def test_a_huge_constant_float32_feature_fits_without_warnings(solver):
+    # the power iteration's products of X (1e30 in float32) overflowed; they
+    # are taken again in float64 on X / its largest entry
+    X = np.full((4, 1), 1e30, dtype=np.float32)
+    y = np.array([-2, 1, -2, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est = LogisticRegressionGD(solver=solver).fit(X, y)
+    np.testing.assert_array_equal(est.coef_, 0.0)
+    np.testing.assert_allclose(est.predict_proba(X), 0.5)

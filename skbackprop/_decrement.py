@@ -10,9 +10,11 @@ Near the optimum the objective is close to its quadratic model, and the gap
 
 :math:`g` the gradient and :math:`H` the Hessian at :math:`\theta` (exactly
 the gap for squared error). The gradient test ``max |g_j| <= tol`` alone can
-pass far from the optimum when the Hessian has flat directions: with
-:math:`\alpha = 10^{-4}` and raw pixels, ``'gd'`` passes it 2e-3 above the
-optimum, where the decrement is 1.3e-3.
+pass far from the optimum when the Hessian has flat directions (a small
+``alpha`` and raw, correlated features: the estimators guide has a case).
+
+The Hessian-vector products are taken on an evenly spread sample of the rows
+(all of them on small data), the gradient on all.
 
 :math:`H` is never formed. Its product with a direction :math:`v` is one
 forward and one backward pass: the scores move by :math:`\delta S = X\delta W

@@ -1,6 +1,7 @@
-"""The Newton decrement that confirms the gradient test of ``'auto'``: the
-output units' curvature products, the Hessian-vector product of a linear
-model, the conjugate-gradient estimate, and the fits it keeps going."""
+"""The Newton decrement, the convergence test of ``'auto'``: the output
+units' curvature products, the Hessian-vector product of a linear model, the
+conjugate-gradient estimate, when the test is taken, and the fits it stops or
+keeps going."""
 
 import warnings
 
@@ -235,3 +236,83 @@ def test_products_on_an_evenly_spread_sample_estimate_the_whole(weighted, monkey
     assert sum(p.stop - p.start for p in part.slices) <= 1000
     part.within(theta, np.inf)
     np.testing.assert_allclose(part.estimate, whole.estimate, rtol=0.1)
+
+
+class _Recorder:
+    """A decrement test that records when it is taken."""
+
+    def __init__(self, verdict):
+        self.verdict, self.calls = verdict, 0
+
+    def due(self):
+        return True
+
+    def within(self, theta, tol):
+        self.calls += 1
+        return self.verdict
+
+
+def _decide(average, gradient_max, no_improvement_count, decrement):
+    from types import SimpleNamespace
+
+    from skbackprop._converging import Converging
+    from skbackprop._solvers import MomentumSGD
+    from skbackprop._training import Record
+
+    driver = Converging.__new__(Converging)
+    driver.state = MomentumSGD(3, np.float64, 0.1, 0.9, True)
+    driver.state.auto_shrunk = 1.0
+    driver.decrement, driver.model = decrement, np.zeros(3)
+    driver.statistics = SimpleNamespace(
+        gradient_max=gradient_max,
+        average=average,
+        drifting=False,
+        noise_dominated=False,
+        stochastic=average,
+    )
+    record = Record(loss_curve=[1.0, 0.9])
+    record.no_improvement_count = no_improvement_count
+    return driver._decide(record, n_iter_no_change=10)
+
+
+@pytest.mark.parametrize("verdict", [True, False])
+def test_stochastic_solvers_take_the_test_after_an_epoch_without_improvement(
+    verdict,
+):
+    # an epoch that improved the loss by tol: no test, whatever the gradient
+    decrement = _Recorder(verdict)
+    assert _decide(True, 0.0, 0, decrement) == (False, None)
+    assert decrement.calls == 0
+    stop, message = _decide(True, 1.0, 1, decrement)
+    assert decrement.calls == 1
+    assert stop is verdict
+    assert (message is not None and "Newton decrement" in message) is verdict
+
+
+def test_gd_takes_the_test_once_its_gradient_passes_too():
+    decrement = _Recorder(True)
+    # a large exact gradient: not converged, and no test taken
+    assert _decide(False, 1.0, 5, decrement) == (False, None)
+    assert decrement.calls == 0
+    stop, _ = _decide(False, 1e-6, 0, decrement)
+    assert stop and decrement.calls == 1
+    # the gradient passes but the decrement does not: training goes on
+    assert _decide(False, 1e-6, 0, _Recorder(False)) == (False, None)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_stochastic_fit_stops_on_the_decrement_near_the_optimum(solver, capsys):
+    # 80 batches an epoch: the mean gradient never passes tol for noise, and
+    # the stall needs ten epochs; the decrement stops the fit once the model is
+    # within about tol of the optimum
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        16_000, n_features=20, n_informative=10, n_classes=3, random_state=0
+    )
+    est = SoftmaxClassifier(solver=solver, random_state=0, verbose=True).fit(X, y)
+    assert "Newton decrement" in capsys.readouterr().out
+    best = SoftmaxClassifier(solver="lbfgs", tol=1e-10, max_iter=10_000).fit(X, y)
+    gap = _log_loss(est, X, y) - _log_loss(best, X, y)
+    assert 0 <= gap <= 3 * est.tol
+    assert est.n_iter_ < 25

@@ -63,12 +63,16 @@ class NewtonDecrement:
         self.X, self.T, self.sample_weight = X, T, sample_weight
         e = objective.engine
         n = X.shape[0]
-        self.slices = self._sample(n, objective.block_rows(X, X.dtype))
+        rows = objective.block_rows(X, X.dtype)
+        self.slices = self._sample(n, rows)
         if sample_weight is None:
             self.w = None
             self.w_scale = 1.0 / sum(part.stop - part.start for part in self.slices)
         else:
-            total = sum(e.sum(sample_weight[part]) for part in self.slices)
+            total = sum(float(e.sum(sample_weight[part])) for part in self.slices)
+            if not total > 0:  # the sample holds no weight: take every row
+                self.slices = self._sample(n, rows, every_row=True)
+                total = float(e.sum(sample_weight))
             self.w, self.w_scale = sample_weight / total, 1.0
         self.lam = objective.penalty_strength(n, sample_weight)
         self.views = e.views(objective.layout)
@@ -140,12 +144,12 @@ class NewtonDecrement:
         return half <= tol
 
     @classmethod
-    def _sample(cls, n, rows):
+    def _sample(cls, n, rows, every_row=False):
         """The slices of rows the products run on: all rows a block at a
         time, or :attr:`CHUNKS` runs spread evenly over a large set (slices,
         so that no part of ``X`` is copied; spread, so that rows sorted by
         class are all seen)."""
-        if n <= cls.SAMPLE:
+        if n <= cls.SAMPLE or every_row:
             return [slice(start, min(start + rows, n)) for start in range(0, n, rows)]
         size = cls.SAMPLE // cls.CHUNKS
         starts = [k * (n - size) // (cls.CHUNKS - 1) for k in range(cls.CHUNKS)]

@@ -316,3 +316,18 @@ def test_stochastic_fit_stops_on_the_decrement_near_the_optimum(solver, capsys):
     gap = _log_loss(est, X, y) - _log_loss(best, X, y)
     assert 0 <= gap <= 3 * est.tol
     assert est.n_iter_ < 25
+
+
+def test_a_sample_without_weight_falls_back_to_every_row(monkeypatch):
+    objective, standardised, X, T, w, theta = _problem(
+        Softmax(4), 4, True, True, n=4000
+    )
+    monkeypatch.setattr(NewtonDecrement, "SAMPLE", 160)
+    w = np.zeros(X.shape[0])
+    w[2000:2010] = 1.0  # between the sample's runs (16 of 10 rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        decrement = NewtonDecrement(objective, standardised, X, T, w)
+        assert sum(p.stop - p.start for p in decrement.slices) == X.shape[0]
+        decrement.within(theta, np.inf)
+    assert np.isfinite(decrement.estimate) and decrement.estimate > 0

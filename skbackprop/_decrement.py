@@ -48,9 +48,8 @@ class NewtonDecrement:
 
     #: conjugate-gradient steps (Hessian-vector products) a test takes at most
     STEPS = 20
-    #: ... and fewer once the residual is this fraction of the gradient: what
-    #: is left of the estimate is then at most this squared times the condition
-    #: number of it
+    #: ... and fewer once the residual is this fraction of the gradient (what
+    #: is left of g'H^-1 g is then at most its square times H's condition number)
     RESIDUAL = 1e-3
     #: the Hessian-vector products are taken on at most this many rows (the
     #: gradient on all of them): a test costs a few passes over the data
@@ -114,7 +113,7 @@ class NewtonDecrement:
         g = e.empty_like(theta)
         self.objective(theta, self.X, self.T, self.sample_weight, g)
         A.gradient_to_u(g)
-        scores = self.scores(theta)
+        curvature = self.curvature_at(theta)
         r, p = e.copy(g), e.copy(g)
         direction, product = e.empty_like(theta), e.empty_like(theta)
         rr = first = e.dot(r, r)
@@ -122,13 +121,13 @@ class NewtonDecrement:
         steps = 0
         while steps < self.STEPS and rr > self.RESIDUAL**2 * first:
             A.to_theta(p, direction)
-            self.hessian_product(scores, direction, product)
+            self.hessian_product(curvature, direction, product)
             A.gradient_to_u(product)
             steps += 1
-            curvature = e.dot(p, product)
-            if not curvature > 0:
+            along = e.dot(p, product)  # p' H p
+            if not along > 0:
                 break
-            a = rr / curvature
+            a = rr / along
             half += 0.5 * a * rr  # g' x_k / 2 grows by a_k r_k' r_k / 2
             if half > tol:
                 break
@@ -159,7 +158,7 @@ class NewtonDecrement:
         for part in self.slices:
             yield part, self.X[part, :]
 
-    def scores(self, theta):
+    def curvature_at(self, theta):
         """The output's curvature weights at the scores ``S = X W + b`` of
         ``theta``, a block of rows at a time (the products of one test are
         all taken at the same point)."""
@@ -172,21 +171,21 @@ class NewtonDecrement:
             weights.append(self.objective.output.curvature_weights(S))
         return weights
 
-    def hessian_product(self, scores, direction, out):
+    def hessian_product(self, curvature, direction, out):
         """``out := H direction``, in ``theta``'s coordinates, at the point of
-        :meth:`scores`: a forward pass of the direction, the output's
-        curvature, a backward pass."""
+        ``curvature`` (:meth:`curvature_at`): a forward pass of the direction,
+        the output's curvature, a backward pass."""
         ((dW, db),) = self.views(direction)
         ((HW, Hb),) = self.views(out)
         xp, _ = get_namespace(out)
         HW[...] = self.lam * dW
         if Hb is not None:
             Hb[...] = 0.0
-        for (rows, block), S in zip(self._blocks(), scores, strict=True):
+        for (rows, block), C in zip(self._blocks(), curvature, strict=True):
             dS = block @ dW
             if db is not None:
                 dS += db
-            R = self.objective.output.curvature_product(S, dS)
+            R = self.objective.output.curvature_product(C, dS)
             if self.w is None:
                 R = R * self.w_scale
             else:

@@ -89,7 +89,7 @@ def test_hessian_product_is_the_derivative_of_the_backpropagated_gradient(
     rng = np.random.default_rng(1)
     v = rng.standard_normal(theta.size)
     product = np.empty_like(theta)
-    decrement.hessian_product(decrement.scores(theta), v, product)
+    decrement.hessian_product(decrement.curvature_at(theta), v, product)
     h = 1e-6
     expected = (
         _gradient(objective, theta + h * v, X, T, w)
@@ -105,8 +105,8 @@ def test_hessian_product_over_blocks_of_rows_is_the_whole_one():
     blocked.rows = 7
     v = np.random.default_rng(2).standard_normal(theta.size)
     a, b = np.empty_like(theta), np.empty_like(theta)
-    whole.hessian_product(whole.scores(theta), v, a)
-    blocked.hessian_product(blocked.scores(theta), v, b)
+    whole.hessian_product(whole.curvature_at(theta), v, a)
+    blocked.hessian_product(blocked.curvature_at(theta), v, b)
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
@@ -153,9 +153,9 @@ def test_decrement_is_a_lower_bound_that_grows_with_the_steps():
     # the exact decrement, from the Hessian assembled column by column
     g = _gradient(objective, theta, X, T, w)
     H = np.empty((theta.size, theta.size))
-    scores = decrement.scores(theta)
+    curvature = decrement.curvature_at(theta)
     for j in range(theta.size):
-        decrement.hessian_product(scores, np.eye(theta.size)[j], H[:, j])
+        decrement.hessian_product(curvature, np.eye(theta.size)[j], H[:, j])
     # (pinv: a shift of all the biases changes no softmax, H is singular there)
     exact = 0.5 * g @ np.linalg.pinv(H, hermitian=True) @ g
     assert estimates[-1] <= exact * (1 + 1e-9)

@@ -245,9 +245,12 @@ class LocalCurvature:
 
     * never below the global step ``floor`` (stable everywhere);
     * at most twice the last step (no jump past what was measured);
-    * halved for good when the epoch loss exceeds all of the last
-      :attr:`MEMORY`: momentum and the batches make it ripple, a rise above
-      all of them means the steps went too far.
+    * halved when the epoch loss exceeds all of the last :attr:`MEMORY`:
+      momentum and the batches make it ripple, a rise above all of them
+      means the steps went too far; doubled back (never past ``1/L_b``)
+      after :attr:`MEMORY` epochs without such a rise, the same window of
+      evidence the other way (the curvature at the model moves, and a
+      halving early in the fit need not hold at its end).
 
     The power iteration starts from the last top eigenvector, so after the
     first estimate a few products suffice. Everything here is on the host:
@@ -281,6 +284,7 @@ class LocalCurvature:
         self.penalty = alpha * float(np.max(d * d, initial=0.0))
         self.floor = self.step = floor
         self.factor = 1.0
+        self.calm = 0  # epochs since the factor last changed or the loss rose
         self.vector = None
         self.recent_losses = []
 
@@ -300,6 +304,12 @@ class LocalCurvature:
         the epoch's loss."""
         if loss > max(self.recent_losses, default=math.inf):
             self.factor /= 2.0
+            self.calm = 0
+        else:
+            self.calm += 1
+            # a whole memory without a new high: the halving is taken back
+            if self.calm >= self.MEMORY and self.factor < 1.0:
+                self.factor, self.calm = min(2.0 * self.factor, 1.0), 0
         self.recent_losses = [*self.recent_losses[1 - self.MEMORY :], loss]
         L = self.lipschitz(theta)
         local = self.factor / L if L > 0 else math.inf

@@ -199,7 +199,7 @@ def _converging(
     estimator, state, objective, theta, X, T, sample_weight, batch_size, incremental
 ):
     """The driver of 'auto' (None for another step), with the few-batch
-    'sgd' step where it applies."""
+    'sgd' step where it applies and ``fit``'s decrement test."""
     if not Converging.applies(state):
         return None
     local = None

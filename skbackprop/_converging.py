@@ -56,6 +56,7 @@ from sklearn.utils._array_api import get_namespace
 
 from ._step_size import (
     Standardised,
+    batch_lipschitz,
     largest_standardised_row_norm2,
     standardised_power_iteration,
     standardised_step,
@@ -339,8 +340,7 @@ class LocalCurvature:
         largest = largest_standardised_row_norm2(self.X, self.w, self.standardised, c)
         if b is not None:
             largest += float(c[self.w > 0].max(initial=0.0))
-        L_max = largest + self.penalty
-        return (n * (size - 1) * L + (n - size) * L_max) / (size * (n - 1))
+        return batch_lipschitz(L, largest + self.penalty, n, size)
 
 
 class Converging:

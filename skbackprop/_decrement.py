@@ -29,7 +29,8 @@ decrement itself does not depend on the coordinates).
 """
 
 import numpy as np
-from sklearn.utils._array_api import get_namespace
+
+from ._network import backward, forward, predict_scores
 
 
 class NewtonDecrement:
@@ -159,37 +160,32 @@ class NewtonDecrement:
             yield part, self.X[part, :]
 
     def curvature_at(self, theta):
-        """The output's curvature weights at the scores ``S = X W + b`` of
-        ``theta``, a block of rows at a time (the products of one test are
-        all taken at the same point)."""
-        ((W, b),) = self.views(theta)
-        weights = []
-        for _, block in self._blocks():
-            S = block @ W
-            if b is not None:
-                S += b
-            weights.append(self.objective.output.curvature_weights(S))
-        return weights
+        """The output's curvature weights at the scores of ``theta`` (a
+        forward pass), a block of rows at a time (the products of one test
+        are all taken at the same point)."""
+        layers, e = self.views(theta), self.objective.engine
+        output, activation = self.objective.output, self.objective.activation
+        return [
+            output.curvature_weights(predict_scores(layers, block, activation, e))
+            for _, block in self._blocks()
+        ]
 
     def hessian_product(self, curvature, direction, out):
         """``out := H direction``, in ``theta``'s coordinates, at the point of
-        ``curvature`` (:meth:`curvature_at`): a forward pass of the direction,
-        the output's curvature, a backward pass."""
-        ((dW, db),) = self.views(direction)
-        ((HW, Hb),) = self.views(out)
-        xp, _ = get_namespace(out)
+        ``curvature`` (:meth:`curvature_at`): a forward pass of the direction
+        gives the change of the scores, the output's curvature the change of
+        ``w (P - Y)``, and a backward pass of that its gradient, added to the
+        penalty's ``lam * direction``."""
+        e, output = self.objective.engine, self.objective.output
+        activation = self.objective.activation
+        step = self.views(direction)
+        grads = self.views(out)
+        ((dW, _),), ((HW, Hb),) = step, grads
         HW[...] = self.lam * dW
         if Hb is not None:
             Hb[...] = 0.0
         for (rows, block), C in zip(self._blocks(), curvature, strict=True):
-            dS = block @ dW
-            if db is not None:
-                dS += db
-            R = self.objective.output.curvature_product(C, dS)
-            if self.w is None:
-                R = R * self.w_scale
-            else:
-                R = R * self.w[rows][:, None]
-            HW += block.T @ R
-            if Hb is not None:
-                Hb += xp.sum(R, axis=0)
+            dS = forward(step, block, activation, e)[-1]
+            R = output.curvature_product(C, dS)
+            R = R * (self.w_scale if self.w is None else self.w[rows][:, None])
+            backward(step, grads, [block], R, activation, e, add=True)

@@ -49,7 +49,7 @@ class Softmax:
         :math:`\\min(2\\max_k p_k(1 - p_k), 1/2)` (Gershgorin: row
         :math:`k` holds :math:`p_k(1 - p_k)` on the diagonal and as much off
         it). Near 0 where a sample is classified with confidence."""
-        P = softmax(S)
+        P = self.curvature_weights(S)
         P *= 1.0 - P
         return np.minimum(2.0 * P.max(axis=1), self.curvature)
 

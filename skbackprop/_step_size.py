@@ -105,6 +105,13 @@ def column_rms(X, chunk_values=2**16):
     return largest * np.sqrt(squares / X.shape[0])
 
 
+def batch_lipschitz(L, L_max, n, b):
+    """The expected smoothness of a batch of ``b`` of ``n`` samples drawn
+    without replacement (Gower et al., 2019): ``L`` for the full batch,
+    ``L_max`` for one sample, and between them."""
+    return (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
+
+
 def auto_learning_rate(
     solver, X, sample_weight, curvature, alpha, fit_intercept, batch_size
 ):
@@ -139,7 +146,7 @@ def auto_learning_rate(
     if solver == "sgd" and b < n:
         largest = float(row_norms2(X)[sample_weight > 0].max())
         L_max = curvature * (largest + fit_intercept) + alpha
-        L = (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
+        L = batch_lipschitz(L, L_max, n, b)
     if L <= 0:
         return 1.0
     if not X.dtype.type(1.0 / L) > 0:  # L is inf, or 1 / L underflows
@@ -459,5 +466,5 @@ def standardised_step(
     if solver == "sgd" and b < n:
         largest = largest_standardised_row_norm2(X, sample_weight, standardised)
         L_max = curvature * (largest + standardised.layout.fit_intercept) + penalty
-        L = (n * (b - 1) * L + (n - b) * L_max) / (b * (n - 1))
+        L = batch_lipschitz(L, L_max, n, b)
     return 1.0 / L if L > 0 else 1.0

@@ -22,9 +22,13 @@ of the last epoch, mapped back, for the stochastic solvers. After each epoch
   lower than the last one's) where the mean gradient is noise and
   successive mean gradients do not point the same way (cosine at most
   :data:`DRIFT_COSINE`); Adam, whose steps have a fixed length, also at a
-  plateau after a stall. Noise: :math:`m\lVert\bar g\rVert^2 \le
-  V(1 - 2\sqrt{2/(m-1)})`, :math:`V` the mean of :math:`\lVert g_B - \bar
-  g\rVert^2` over the :math:`m` batches, taken at its lower confidence bound
+  plateau after a stall; with a few batches an epoch (at most
+  :data:`FEW_BATCHES`), where a loss above the last epoch's is a ripple of
+  momentum and batches, only at a loss above all of the last :data:`MEMORY`
+  epochs', the evidence the few-batch ``'sgd'`` step halves on. Noise:
+  :math:`m\lVert\bar g\rVert^2 \le V(1 - 2\sqrt{2/(m-1)})`, :math:`V` the
+  mean of :math:`\lVert g_B - \bar g\rVert^2` over the :math:`m` batches,
+  taken at its lower confidence bound
   (the estimate from :math:`m` batches is uncertain by
   :math:`\sqrt{2/(m-1)}` of itself): with fewer than ten batches an epoch
   nothing passes for noise. Training stops once the step is
@@ -71,6 +75,9 @@ SMALLEST_STEP = 1e-4
 FEW_BATCHES = 9
 #: successive epochs' mean gradients more aligned than this: still drifting
 DRIFT_COSINE = 0.95
+#: with a few batches an epoch, a loss above all of the last this many
+#: epochs' means the steps went too far
+MEMORY = 10
 #: Adam's step is multiplied by this after a falling, drifting epoch
 GROW = 1.2
 #: ... up to this many times its start
@@ -158,6 +165,7 @@ class EpochStatistics:
         self._reset()
         self.gradient_max = math.inf
         self.noise_dominated = self.drifting = self.stochastic = False
+        self.few_batches = False
 
     def _reset(self):
         self.weight = self.square_sum = 0.0
@@ -201,6 +209,7 @@ class EpochStatistics:
         mean_square = e.dot(mean, mean)
         variance = max(self.square_sum / self.weight - mean_square, 0.0)
         self.stochastic = self.n_batches > 1
+        self.few_batches = self.n_batches <= FEW_BATCHES
         # the mean of m batch gradients no larger than the noise of such a
         # mean: no descent direction is left that the noise does not hide
         # V estimated from m batches is uncertain by sqrt(2 / (m - 1)) of itself:
@@ -276,7 +285,7 @@ class LocalCurvature:
     #: power iterations of the first estimate, and of each later one
     FIRST, LATER = 30, 5
     #: a loss above all of the last this many: the step is too long
-    MEMORY = 10
+    MEMORY = MEMORY
 
     def __init__(self, X, w, standardised, output, alpha, batch_size, floor):
         self.X, self.w, self.standardised, self.output = X, w, standardised, output
@@ -480,10 +489,17 @@ class Converging:
         adam = hasattr(self.state, "beta_1")
         if adam and len(losses) > 1 and not plateau and statistics.drifting:
             self._lengthen_step()
+        # with a few batches an epoch, a loss above the last epoch's is the
+        # ripple of momentum and batches; above all of the last MEMORY, the
+        # steps went too far (the few-batch 'sgd' step's evidence)
+        overshoot = stalled and (
+            not statistics.few_batches
+            or losses[-1] > max(losses[-MEMORY - 1 : -1], default=math.inf)
+        )
         if (
             plateau
             and not statistics.drifting
-            and (statistics.noise_dominated or (adam and stalled))
+            and (statistics.noise_dominated or (adam and overshoot))
         ):
             if self._shrink_step(adam):
                 return False, None

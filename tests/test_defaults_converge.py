@@ -131,8 +131,11 @@ def test_adam_default_reaches_the_optimum_on_small_data(cls, name, scaled):
     assert _gap(cls, "adam", X, y) <= TARGET
 
 
-def _decide(state, losses, drifting, noise_dominated=False):
-    """The 'auto' stopping rule after an epoch whose statistics are given."""
+def _decide(
+    state, losses, drifting, noise_dominated=False, few_batches=False, stalled=False
+):
+    """The 'auto' stopping rule after an epoch whose statistics are given
+    (``stalled``: eleven epochs without an improvement of tol)."""
     from types import SimpleNamespace
 
     from skbackprop._converging import Converging
@@ -146,8 +149,10 @@ def _decide(state, losses, drifting, noise_dominated=False):
         drifting=drifting,
         noise_dominated=noise_dominated,
         stochastic=True,
+        few_batches=few_batches,
     )
-    return driver._decide(Record(loss_curve=list(losses)), n_iter_no_change=10)
+    record = Record(loss_curve=list(losses), no_improvement_count=11 * stalled)
+    return driver._decide(record, n_iter_no_change=10)
 
 
 def test_adam_step_grows_while_the_loss_falls_along_one_direction():
@@ -177,6 +182,42 @@ def test_adam_step_grows_while_the_loss_falls_along_one_direction():
     assert sgd.learning_rate == 0.1
 
 
+def test_adam_on_few_batches_shrinks_only_above_the_recent_losses():
+    from skbackprop._converging import MEMORY, SHRINK
+    from skbackprop._solvers import Adam
+
+    adam = Adam(4, np.float64, 0.1)
+    adam.auto_shrunk = 1.0
+    ripple = [1.0, 0.99, 1.02] + [0.98, 0.985] * (MEMORY // 2 - 1)
+    # many batches: a stalled plateau divides the step
+    _decide(adam, ripple + [0.99], drifting=False, stalled=True)
+    assert adam.learning_rate_init == pytest.approx(0.1 / SHRINK)
+    # a few batches: a loss above the last epoch's, below the highest of the
+    # last MEMORY, is a ripple and keeps the step
+    adam.learning_rate_init, adam.auto_shrunk = 0.1, 1.0
+    _decide(adam, ripple + [0.99], drifting=False, stalled=True, few_batches=True)
+    assert adam.learning_rate_init == 0.1
+    # above all of them: the steps went too far
+    _decide(adam, ripple + [1.03], drifting=False, stalled=True, few_batches=True)
+    assert adam.learning_rate_init == pytest.approx(0.1 / SHRINK)
+    # ... but only once the loss has stalled
+    _decide(adam, ripple + [1.03], drifting=False, few_batches=True)
+    assert adam.learning_rate_init == pytest.approx(0.1 / SHRINK)
+
+
+@pytest.mark.parametrize(
+    "cls, name, scaled",
+    [(LogisticRegressionGD, "digits", True), (SoftmaxClassifier, "cancer", False)],
+)
+def test_adam_default_crosses_a_flat_valley_on_few_batches(cls, name, scaled):
+    # nine or three batches an epoch and a loss falling by less than tol an
+    # epoch: Adam's step was divided at every epoch that rippled above the
+    # last, and the fits ended at max_iter 4.5e-3 and 1.5e-3 away; divided
+    # only when the loss tops the last ten epochs, they cross the valley
+    X, y = _data(name, scaled)
+    assert _gap(cls, "adam", X, y, stops=False) <= TARGET
+
+
 def test_few_batches_never_pass_for_noise():
     from skbackprop._converging import EpochStatistics
     from skbackprop._engine import NumPyEngine
@@ -192,6 +233,7 @@ def test_few_batches_never_pass_for_noise():
             statistics.add(np.zeros(4), g, 1, e)
         statistics.end_epoch(e, np.zeros(4))
         assert statistics.noise_dominated is expected
+        assert statistics.few_batches is (n_batches <= 9)
 
 
 @pytest.mark.parametrize("cls", [SoftmaxClassifier, LogisticRegressionGD])

@@ -255,10 +255,10 @@ class LocalCurvature:
 
     * never below the global step ``floor`` (stable everywhere);
     * at most twice the last step (no jump past what was measured);
-    * halved when the epoch loss exceeds all of the last :attr:`MEMORY`:
+    * halved when the epoch loss exceeds all of the last :data:`MEMORY`:
       momentum and the batches make it ripple, a rise above all of them
       means the steps went too far; doubled back (never past ``1/L_b``)
-      after :attr:`MEMORY` epochs without such a rise, the same window of
+      after :data:`MEMORY` epochs without such a rise, the same window of
       evidence the other way (the curvature at the model moves, and a
       halving early in the fit need not hold at its end).
 
@@ -284,8 +284,6 @@ class LocalCurvature:
 
     #: power iterations of the first estimate, and of each later one
     FIRST, LATER = 30, 5
-    #: a loss above all of the last this many: the step is too long
-    MEMORY = MEMORY
 
     def __init__(self, X, w, standardised, output, alpha, batch_size, floor):
         self.X, self.w, self.standardised, self.output = X, w, standardised, output
@@ -318,9 +316,9 @@ class LocalCurvature:
         else:
             self.calm += 1
             # a whole memory without a new high: the halving is taken back
-            if self.calm >= self.MEMORY and self.factor < 1.0:
+            if self.calm >= MEMORY and self.factor < 1.0:
                 self.factor, self.calm = min(2.0 * self.factor, 1.0), 0
-        self.recent_losses = [*self.recent_losses[1 - self.MEMORY :], loss]
+        self.recent_losses = [*self.recent_losses[1 - MEMORY :], loss]
         L = self.lipschitz(theta)
         local = self.factor / L if L > 0 else math.inf
         self.step = max(min(local, 2.0 * self.step), self.floor)

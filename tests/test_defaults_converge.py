@@ -457,6 +457,8 @@ def test_local_lipschitz_bounds_the_hessian_in_u():
 
 
 def test_local_step_grows_by_at_most_two_and_halves_after_a_rise():
+    from skbackprop._converging import MEMORY
+
     X, y = load_iris(return_X_y=True)
     local, layout, standardised, _ = _local(X, y, 3, floor=1e-3)
     theta = np.zeros(layout.size)
@@ -476,15 +478,15 @@ def test_local_step_grows_by_at_most_two_and_halves_after_a_rise():
     # ten epochs without a new high double the factor back, up to 1 (the
     # factor was halved 41 times: one doubling leaves the step at the floor)
     factor = local.factor
-    for _ in range(local.MEMORY - 1):
+    for _ in range(MEMORY - 1):
         local.next_step(theta, 0.5)
     assert local.factor == 2 * factor
     local.factor = 0.5
     local.calm = 0
-    steps = [local.next_step(theta, 0.5) for _ in range(local.MEMORY)]
+    steps = [local.next_step(theta, 0.5) for _ in range(MEMORY)]
     assert local.factor == 1.0
     assert steps[-1] == pytest.approx(settled, rel=1e-6)
-    for _ in range(3 * local.MEMORY):
+    for _ in range(3 * MEMORY):
         local.next_step(theta, 0.5)
     assert local.factor == 1.0
 

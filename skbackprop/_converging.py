@@ -84,6 +84,13 @@ GROW = 1.2
 LONGEST_STEP = 10.0
 
 
+def new_high(losses):
+    """Whether the last of ``losses`` is above all of the :data:`MEMORY`
+    before it: with momentum and a few batches an epoch the loss ripples, and
+    only a rise past the whole window says the steps went too far."""
+    return losses[-1] > max(losses[-MEMORY - 1 : -1], default=math.inf)
+
+
 def new_converging_state(estimator, make_rule, X, sample_weight, batch_size, objective):
     """A fresh solver state for ``'auto'`` with a constant schedule: the
     update rule (or searched step) ``make_rule(step)`` of the step in
@@ -310,7 +317,8 @@ class LocalCurvature:
     def next_step(self, theta, loss):
         """The step for the next epoch; ``theta`` (host) is the model, ``loss``
         the epoch's loss."""
-        if loss > max(self.recent_losses, default=math.inf):
+        self.recent_losses = [*self.recent_losses[-MEMORY:], loss]
+        if new_high(self.recent_losses):
             self.factor /= 2.0
             self.calm = 0
         else:
@@ -318,7 +326,6 @@ class LocalCurvature:
             # a whole memory without a new high: the halving is taken back
             if self.calm >= MEMORY and self.factor < 1.0:
                 self.factor, self.calm = min(2.0 * self.factor, 1.0), 0
-        self.recent_losses = [*self.recent_losses[1 - MEMORY :], loss]
         L = self.lipschitz(theta)
         local = self.factor / L if L > 0 else math.inf
         self.step = max(min(local, 2.0 * self.step), self.floor)
@@ -488,12 +495,8 @@ class Converging:
         if adam and len(losses) > 1 and not plateau and statistics.drifting:
             self._lengthen_step()
         # with a few batches an epoch, a loss above the last epoch's is the
-        # ripple of momentum and batches; above all of the last MEMORY, the
-        # steps went too far (the few-batch 'sgd' step's evidence)
-        overshoot = stalled and (
-            not statistics.few_batches
-            or losses[-1] > max(losses[-MEMORY - 1 : -1], default=math.inf)
-        )
+        # ripple of momentum and batches (the few-batch 'sgd' step's evidence)
+        overshoot = stalled and (not statistics.few_batches or new_high(losses))
         if (
             plateau
             and not statistics.drifting

@@ -45,7 +45,11 @@ of the last epoch, mapped back, for the stochastic solvers. After each epoch
 * **with a few batches an epoch** (``fit``, at most :data:`FEW_BATCHES`),
   ``'sgd'``'s step follows the curvature at the model
   (:class:`LocalCurvature`): nothing passes for noise there, and the iterate
-  stays near where the curvature was measured;
+  stays near where the curvature was measured. Separate sigmoid units
+  (LogisticRegressionGD) run ``'sgd'`` and ``'adam'`` instead in coordinates
+  whitened by each unit's Hessian at the model
+  (:mod:`skbackprop._whitening`), with the step rule there: the rules
+  above and below, but the decrement test, do not apply to them;
 * **stalled** (``n_iter_no_change`` epochs without an improvement of
   ``tol``): stop, as scikit-learn does, when the epoch is noise. Otherwise
   the loss still falls, if by less than ``tol`` an epoch (a flat valley,
@@ -235,6 +239,32 @@ class EpochStatistics:
             self.theta_sum[...] = 0.0
 
 
+class Halving:
+    """A step factor from the epoch losses of a few-batch fit: halved when
+    the loss exceeds all of the last :data:`MEMORY` (momentum and the batches
+    make it ripple; a rise above all of them means the steps went too far),
+    doubled back, up to 1, after :data:`MEMORY` epochs without such a rise
+    (the same window of evidence the other way: the curvature moves, and a
+    halving early in a fit need not hold at its end)."""
+
+    def __init__(self):
+        self.factor = 1.0
+        self.calm = 0  # epochs since the factor last changed or the loss rose
+        self.recent_losses = []
+
+    def factor_after(self, loss):
+        """The factor after an epoch whose loss is ``loss``."""
+        self.recent_losses = [*self.recent_losses[-MEMORY:], loss]
+        if new_high(self.recent_losses):
+            self.factor /= 2.0
+            self.calm = 0
+        else:
+            self.calm += 1
+            if self.calm >= MEMORY and self.factor < 1.0:
+                self.factor, self.calm = min(2.0 * self.factor, 1.0), 0
+        return self.factor
+
+
 class LocalCurvature:
     r"""The step of ``'sgd'`` on a few batches an epoch, from the curvature
     at the model.
@@ -262,12 +292,9 @@ class LocalCurvature:
 
     * never below the global step ``floor`` (stable everywhere);
     * at most twice the last step (no jump past what was measured);
-    * halved when the epoch loss exceeds all of the last :data:`MEMORY`:
-      momentum and the batches make it ripple, a rise above all of them
-      means the steps went too far; doubled back (never past ``1/L_b``)
-      after :data:`MEMORY` epochs without such a rise, the same window of
-      evidence the other way (the curvature at the model moves, and a
-      halving early in the fit need not hold at its end).
+    * times the factor of :class:`Halving` (halved at a loss above all of
+      the last :data:`MEMORY` epochs', doubled back after as many without),
+      so never past ``1/L_b``.
 
     The power iteration starts from the last top eigenvector, so after the
     first estimate a few products suffice. Everything here is on the host:
@@ -298,10 +325,8 @@ class LocalCurvature:
         d = standardised.scale.astype(np.float64)
         self.penalty = alpha * float(np.max(d * d, initial=0.0))
         self.floor = self.step = floor
-        self.factor = 1.0
-        self.calm = 0  # epochs since the factor last changed or the loss rose
+        self.halving = Halving()
         self.vector = None
-        self.recent_losses = []
 
     @staticmethod
     def applies(estimator, output, n_samples, batch_size, incremental):
@@ -317,17 +342,9 @@ class LocalCurvature:
     def next_step(self, theta, loss):
         """The step for the next epoch; ``theta`` (host) is the model, ``loss``
         the epoch's loss."""
-        self.recent_losses = [*self.recent_losses[-MEMORY:], loss]
-        if new_high(self.recent_losses):
-            self.factor /= 2.0
-            self.calm = 0
-        else:
-            self.calm += 1
-            # a whole memory without a new high: the halving is taken back
-            if self.calm >= MEMORY and self.factor < 1.0:
-                self.factor, self.calm = min(2.0 * self.factor, 1.0), 0
+        factor = self.halving.factor_after(loss)
         L = self.lipschitz(theta)
-        local = self.factor / L if L > 0 else math.inf
+        local = factor / L if L > 0 else math.inf
         self.step = max(min(local, 2.0 * self.step), self.floor)
         return self.step
 
@@ -374,6 +391,10 @@ class Converging:
     decrement : NewtonDecrement or None
         The convergence test of ``fit`` (see the module docstring); None: the
         gradient test.
+    whitening : callable or None
+        ``whitening(standardised)`` gives the
+        :class:`~skbackprop._whitening.WhitenedSteps` of a few-batch fit of
+        separate units: training then runs in its coordinates, with its step.
 
     Attributes
     ----------
@@ -381,13 +402,26 @@ class Converging:
         The objective the inner driver is bound to (:meth:`drive`).
     """
 
-    def __init__(self, state, objective, theta, n_samples, local=None, decrement=None):
+    def __init__(
+        self,
+        state,
+        objective,
+        theta,
+        n_samples,
+        local=None,
+        decrement=None,
+        whitening=None,
+    ):
         self.state = state
         self.local, self.decrement = local, decrement
         self.model = theta
         self.standardised = Standardised(
             objective.layout, state.auto_mean, state.auto_scale
         )
+        # the whitened coordinates sit on the standardised ones
+        self.whitening = None if whitening is None else whitening(self.standardised)
+        if self.whitening is not None:
+            self.standardised = self.whitening.whitened
         self.u = objective.engine.empty_like(theta)
         self.standardised.to_u(theta, self.u)
         # the searched full-batch step (it has bind) keeps no averages
@@ -418,9 +452,17 @@ class Converging:
         statistics.end_epoch(self.e, self.u)
         model = statistics.theta_sum if statistics.average else self.u
         self.standardised.to_theta(model, theta)
+        if self.whitening is not None:
+            # a large stretch of the whitened coordinates can overflow the
+            # model where the iterate is finite
+            guard.parameters(theta, self.e)
         if self.local is not None:
             step = self.local.next_step(self.e.to_host(theta), float(loss))
             self.state.learning_rate = step * self.state.auto_shrunk
+        if self.whitening is not None:
+            self.whitening.after_epoch(self.e.to_host(theta), self.u, float(loss))
+            # the last mean gradient is in the old coordinates
+            statistics.previous = None
         return loss
 
     def _restore_point(self, theta):
@@ -438,6 +480,8 @@ class Converging:
 
     def finish(self):
         self.inner.finish()
+        if self.whitening is not None:
+            self.whitening.finish()
         if self.local is not None:
             # the step measured on this fit's data is not kept for partial_fit,
             # which may see other data: it goes on from the global step
@@ -487,6 +531,12 @@ class Converging:
                 f"Half the Newton decrement is at most tol={tol:g}: the "
                 "objective is within about tol of its optimum. Stopping."
             )
+        if self.whitening is not None:
+            # a stall where each epoch moves about a Newton step is the noise
+            # of the batches: a smaller step lowers it
+            if stalled:
+                self.whitening.halve()
+            return False, None
         if not statistics.average:
             return False, None
         losses = record.loss_curve

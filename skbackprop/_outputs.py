@@ -91,6 +91,8 @@ class Logistic:
 
     name = "logistic"
     curvature = 0.25  # sigma'(z) <= 1/4
+    #: each unit's objective is its own: the Hessian is a block a unit
+    separate_units = True
 
     def __init__(self, n_classes):
         # one unit for a binary problem, and for a single class (the unit then

@@ -21,6 +21,8 @@ from ._network import predict_scores
 from ._solvers import make_update_rule
 from ._step_size import Standardised, auto_learning_rate, lbfgs_scaling
 from ._training import MiniBatches, run_epochs
+from ._whitening import Whitened, WhitenedSteps
+from ._whitening import applies as whitened_applies
 
 
 @dataclass
@@ -202,8 +204,10 @@ def _converging(
     'sgd' step where it applies and ``fit``'s decrement test."""
     if not Converging.applies(state):
         return None
-    local = None
-    if LocalCurvature.applies(
+    local = whitening = None
+    if whitened_applies(estimator, objective, X.shape[0], batch_size, incremental):
+        whitening = _whitening(state, objective, theta, X, sample_weight, batch_size)
+    elif LocalCurvature.applies(
         estimator, objective.output, X.shape[0], batch_size, incremental
     ):
         local = _local_curvature(estimator, state, objective, X, sample_weight)
@@ -216,7 +220,26 @@ def _converging(
             T,
             sample_weight,
         )
-    return Converging(state, objective, theta, X.shape[0], local, decrement)
+    return Converging(state, objective, theta, X.shape[0], local, decrement, whitening)
+
+
+def _whitening(state, objective, theta, X, sample_weight, batch_size):
+    """The factory of the whitened coordinates and their step for this fit
+    (:class:`~skbackprop._whitening.WhitenedSteps`), given the standardisation
+    training runs on."""
+    e = objective.engine
+    X, w = _host_data(e, X, sample_weight)
+    host = Standardised(
+        objective.layout, e.to_host(state.auto_mean), e.to_host(state.auto_scale)
+    )
+    lam = objective.penalty_strength(X.shape[0], None)
+    n_batches = -(-X.shape[0] // batch_size)
+
+    def whitening(standardised):
+        whitened = Whitened(standardised, X, w, host, objective.output, lam, e, theta)
+        return WhitenedSteps(whitened, state, n_batches)
+
+    return whitening
 
 
 def _local_curvature(estimator, state, objective, X, sample_weight):

@@ -262,7 +262,7 @@ def _decide(average, gradient_max, no_improvement_count, decrement):
     driver = Converging.__new__(Converging)
     driver.state = MomentumSGD(3, np.float64, 0.1, 0.9, True)
     driver.state.auto_shrunk = 1.0
-    driver.decrement, driver.model = decrement, np.zeros(3)
+    driver.decrement, driver.model, driver.whitening = decrement, np.zeros(3), None
     driver.statistics = SimpleNamespace(
         gradient_max=gradient_max,
         average=average,

@@ -165,7 +165,7 @@ class Whitened:
         q = self.layout.layer_units[0] + self.layout.fit_intercept
         identity = np.broadcast_to(np.eye(q), (k, q, q))
         self._host_dtype = engine.host_dtype(template.dtype)
-        #: T, T^T, T^-1 and T^-T of every unit, on the engine
+        #: T, T^T and T^-1 of every unit, on the engine
         self._set(identity, identity)
         self._rows = NewtonDecrement._sample(X.shape[0], 512)
         if not sum(float(w[part].sum()) for part in self._rows) > 0:
@@ -182,9 +182,8 @@ class Whitened:
         def put(a):
             return self.e.from_host(np.ascontiguousarray(a, dtype=self._host_dtype))
 
-        swap = (0, 2, 1)
-        self.T, self.T_t = put(T), put(T.transpose(swap))
-        self.T_inv, self.T_inv_t = put(T_inverse), put(T_inverse.transpose(swap))
+        self.T, self.T_t = put(T), put(T.transpose(0, 2, 1))
+        self.T_inv = put(T_inverse)
 
     def to_theta(self, u, theta):
         """``theta := A T u``."""
@@ -208,10 +207,6 @@ class Whitened:
     def to_whitened(self, v):
         """A displacement in ``u`` mapped, in place, to ``u'``."""
         _per_unit(self.T_inv, v, v, self._views)
-
-    def gradient_to_standardised(self, g):
-        """A gradient (Adam's first moment) in ``u'`` mapped, in place, to ``u``."""
-        _per_unit(self.T_inv_t, g, g, self._views)
 
     def hessians(self, theta):
         """Every unit's Hessian in the standardised coordinates at ``theta``
@@ -321,10 +316,14 @@ class WhitenedSteps:
         self._put(self.start * self.halving.factor)
 
     def finish(self):
-        """The state back in the standardised coordinates, with its steps."""
+        """The state back in the standardised coordinates, with its steps:
+        the velocity mapped there; Adam's moments, which have no image there,
+        started afresh (a ``partial_fit`` that follows begins Adam anew)."""
         state = self.state
         if self.adam:
-            self.whitened.gradient_to_standardised(state._m)
+            state._m[...] = 0.0
+            state._v[...] = 0.0
+            state.t = 0
         else:
             self.whitened.to_standardised(state._velocity)
         state.learning_rate_init, state.learning_rate = self.saved

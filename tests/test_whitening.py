@@ -197,8 +197,31 @@ def test_fit_leaves_the_state_in_the_standardised_coordinates(monkeypatch):
         "sgd", X, np.full(n, 1.0 / n), 0.25, ALPHA, 200, standardised
     )
     assert state.learning_rate == pytest.approx(global_step, rel=1e-12)
+    # the last velocity, in the whitened coordinates, mapped to the
+    # standardised ones: it moves the model as it did
+    assert np.any(state._velocity != 0)
     est.partial_fit(X * 3.0 + 1.0, y)
     assert np.all(np.isfinite(est.coef_))
+
+
+def test_fit_leaves_adam_to_start_afresh():
+    # Adam's moments of the whitened coordinates have no image in the
+    # standardised ones: a partial_fit after fit starts them anew, from
+    # Adam's 'auto' step
+    from skbackprop._step_size import ADAM_STEP
+
+    X, y = load_iris(return_X_y=True)
+    est = LogisticRegressionGD(solver="adam", random_state=0).fit(X, y)
+    state = est._optimizer
+    assert state.t == 0
+    assert not np.any(state._m) and not np.any(state._v)
+    assert state.learning_rate_init == ADAM_STEP
+    before = est.predict_proba(X)
+    est.partial_fit(X, y)
+    # one more epoch from near the optimum, at a step of a tenth of a
+    # standardised weight: the model moves, but little
+    after = est.predict_proba(X)
+    assert 0 < np.abs(after - before).max() < 0.2
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])

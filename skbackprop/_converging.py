@@ -48,8 +48,8 @@ of the last epoch, mapped back, for the stochastic solvers. After each epoch
   stays near where the curvature was measured. Separate sigmoid units
   (LogisticRegressionGD) run ``'sgd'`` and ``'adam'`` instead in coordinates
   whitened by each unit's Hessian at the model
-  (:mod:`skbackprop._whitening`), with the step rule there: the rules
-  above and below, but the decrement test, do not apply to them;
+  (:mod:`skbackprop._whitening`), with the step rule there; of the rules
+  here only the decrement test applies to them;
 * **stalled** (``n_iter_no_change`` epochs without an improvement of
   ``tol``): stop, as scikit-learn does, when the epoch is noise. Otherwise
   the loss still falls, if by less than ``tol`` an epoch (a flat valley,
@@ -264,6 +264,13 @@ class Halving:
                 self.factor, self.calm = min(2.0 * self.factor, 1.0), 0
         return self.factor
 
+    def halve(self):
+        """Halve the factor on other evidence (a stall), starting the calm
+        window again."""
+        self.factor /= 2.0
+        self.calm = 0
+        return self.factor
+
 
 class LocalCurvature:
     r"""The step of ``'sgd'`` on a few batches an epoch, from the curvature
@@ -452,17 +459,14 @@ class Converging:
         statistics.end_epoch(self.e, self.u)
         model = statistics.theta_sum if statistics.average else self.u
         self.standardised.to_theta(model, theta)
-        if self.whitening is not None:
-            # a large stretch of the whitened coordinates can overflow the
-            # model where the iterate is finite
-            guard.parameters(theta, self.e)
         if self.local is not None:
             step = self.local.next_step(self.e.to_host(theta), float(loss))
             self.state.learning_rate = step * self.state.auto_shrunk
         if self.whitening is not None:
+            # a large stretch of the whitened coordinates can overflow the
+            # model where the iterate is finite
+            guard.parameters(theta, self.e)
             self.whitening.after_epoch(self.e.to_host(theta), self.u, float(loss))
-            # the last mean gradient is in the old coordinates
-            statistics.previous = None
         return loss
 
     def _restore_point(self, theta):

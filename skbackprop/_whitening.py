@@ -229,9 +229,10 @@ class Whitened:
                 if sparse.issparse(block):
                     _add_sparse(H, block, C, m, d, intercept)
                     continue
-                Z = (block - m) * d
-                if intercept:
-                    Z = np.hstack([Z, np.ones((Z.shape[0], 1))])
+                # the block is a fresh float64 copy: standardised in place
+                block -= m
+                block *= d
+                Z = np.hstack([block, np.ones((len(block), 1))]) if intercept else block
                 for j in range(k):
                     H[j] += (Z * C[:, j : j + 1]).T @ Z
         if weight > 0:
@@ -311,9 +312,7 @@ class WhitenedSteps:
     def halve(self):
         """Halve the step (a stall: the iterates wander at the batches'
         noise, which is proportional to the step)."""
-        self.halving.factor /= 2.0
-        self.halving.calm = 0
-        self._put(self.start * self.halving.factor)
+        self._put(self.start * self.halving.halve())
 
     def finish(self):
         """The state back in the standardised coordinates, with its steps:

@@ -163,11 +163,9 @@ def test_a_refresh_keeps_the_iterate_and_a_mapped_velocity():
 def test_where_the_whitened_coordinates_apply(est, n_samples, batch_size, expected):
     from types import SimpleNamespace
 
-    output = Logistic(3) if isinstance(est, LogisticRegressionGD) else None
-    if output is None:
-        from skbackprop._outputs import Softmax
+    from skbackprop._outputs import Softmax
 
-        output = Softmax(3)
+    output = Logistic(3) if isinstance(est, LogisticRegressionGD) else Softmax(3)
     objective = SimpleNamespace(layout=Layout([4, 3]), output=output)
     assert applies(est, objective, n_samples, batch_size, False) is expected
     # never in partial_fit, whose calls see other data
